@@ -1,0 +1,62 @@
+"""The ``hf-pipeline`` command: one subcommand per stage, each a few lines over a library call.
+
+Stage modules are imported lazily for their ``register`` function only; heavy libraries
+(torch, onnxruntime, gradio) are imported inside the commands so ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from hf_pipeline import __version__
+from hf_pipeline.errors import PipelineError
+
+# Each module defines ``register(subparsers)`` which adds its subcommand(s) and sets
+# ``func`` (args -> exit code) on the parser defaults.
+STAGE_COMMANDS: tuple[str, ...] = (
+    "hf_pipeline.generate.cli",
+    "hf_pipeline.verify.cli",
+)
+
+log = logging.getLogger("hf_pipeline")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hf-pipeline",
+        description="Build the sqry-nl intent classifier: generate -> verify -> publish -> "
+        "train -> export -> calibrate.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more logging (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in STAGE_COMMANDS:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose + 1, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except PipelineError as e:
+        if os.environ.get("HF_PIPELINE_DEBUG"):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

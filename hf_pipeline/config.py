@@ -1,0 +1,63 @@
+"""Stage configs: frozen dataclasses; precedence default < config file < CLI flag.
+
+Every stage config is a frozen dataclass whose defaults live only there. ``resolve``
+merges a YAML/JSON file and CLI overrides into it; an unknown key is an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from hf_pipeline.errors import ConfigError, DataFileError
+
+C = TypeVar("C")
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON mapping; a clear error for anything else."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise DataFileError(path, f"cannot read config file ({e.strerror}).") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        raise DataFileError(path, f"not valid YAML/JSON: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise DataFileError(path, f"expected a mapping of option: value, got {type(data).__name__}.")
+    return data
+
+
+def resolve(cls: type[C], *, config_file: str | Path | None = None,
+            overrides: Mapping[str, Any] | None = None) -> C:
+    """Build ``cls`` from its defaults, then ``config_file``, then non-None ``overrides``."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        file_values = read_config_file(config_file)
+        unknown = sorted(set(file_values) - names)
+        if unknown:
+            raise DataFileError(config_file, f"unknown option(s) {', '.join(unknown)}.",
+                                fix=f"use only: {', '.join(sorted(names))}.")
+        values.update({k.replace("-", "_"): v for k, v in file_values.items()})
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            if key not in names:
+                raise ConfigError(f"{cls.__name__} has no option {key!r}.")
+            values[key] = value
+    return cls(**values)
+
+
+def to_dict(cfg: object) -> dict[str, Any]:
+    """A JSON-ready dict of a config dataclass (paths as strings)."""
+    out = dataclasses.asdict(cfg)  # type: ignore[call-overload]
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in out.items()}

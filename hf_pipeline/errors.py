@@ -1,0 +1,45 @@
+"""Errors a user can act on: each names the file or field, the value, and the fix.
+
+The CLI prints ``str(error)`` and exits non-zero; a traceback only with HF_PIPELINE_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PipelineError(Exception):
+    """Base class: a message meant for the person running the pipeline."""
+
+    exit_code = 2
+
+
+class ConfigError(PipelineError, ValueError):
+    """A bad option or config value."""
+
+
+class InvalidValueError(ConfigError):
+    """``field`` has ``value``, but ``expected`` was required."""
+
+    def __init__(self, field: str, value: object, expected: str, *, fix: str = "") -> None:
+        self.field, self.value, self.expected = field, value, expected
+        msg = f"{field}: got {value!r}, expected {expected}."
+        super().__init__(f"{msg} {fix}".strip())
+
+
+class DataFileError(PipelineError, ValueError):
+    """A file's content is wrong: names the file, the line or field, and the fix."""
+
+    def __init__(self, path: str | Path, problem: str, *, line: int | None = None,
+                 fix: str = "") -> None:
+        self.path, self.line = Path(path), line
+        where = f"{path}:{line}" if line is not None else f"{path}"
+        super().__init__(f"{where}: {problem}" + (f" Fix: {fix}" if fix else ""))
+
+
+class OutputError(PipelineError, OSError):
+    """An output path that cannot be written."""
+
+    def __init__(self, path: str | Path, problem: str, *, fix: str = "") -> None:
+        self.path = Path(path)
+        super().__init__(f"{path}: {problem}" + (f" Fix: {fix}" if fix else ""))

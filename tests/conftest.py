@@ -1,0 +1,5 @@
+"""Shared fixtures live in tests/fixtures/, one module per kind of thing they build."""
+
+pytest_plugins = [
+    "fixtures.tiny_model",
+]
