@@ -1,0 +1,209 @@
+"""Load the pipeline's datasets from wherever they live: generator output, disk, or the Hub.
+
+Every later stage (train, export gate, calibration) reads data through ``load_splits`` and
+``load_dev_set`` so that one set of checks guards them all: required splits present, none
+empty, labels known and in the runtime's order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hf_pipeline.errors import ConfigError, DataFileError
+from hf_pipeline.intents import INTENTS
+from hf_pipeline.io import sha256_file
+
+if TYPE_CHECKING:
+    from datasets import Dataset, DatasetDict
+
+log = logging.getLogger(__name__)
+
+REQUIRED_SPLITS: tuple[str, ...] = ("train", "validation", "test")
+DEV_SET_PATH = Path(__file__).parent / "devset" / "human_dev.jsonl"
+DATASET_JSON = "dataset.json"
+DATASET_DICT_DIR = "dataset_dict"
+
+
+@dataclass(frozen=True)
+class LoadedSplits:
+    """A validated DatasetDict plus where it came from (recorded by every stage that uses it)."""
+
+    dataset: DatasetDict
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def class_label() -> Any:
+    from datasets import ClassLabel
+
+    return ClassLabel(names=list(INTENTS))
+
+
+def load_splits(source: str | Path, *, revision: str | None = None,
+                splits: Sequence[str] = REQUIRED_SPLITS) -> LoadedSplits:
+    """Load ``splits`` from a generator folder, a ``save_to_disk`` folder, a dataset.json,
+    or a Hub dataset repo id at ``revision``; validate labels and emptiness."""
+    path = Path(source)
+    if path.exists():
+        if revision is not None:
+            raise ConfigError(
+                f"revision {revision!r} was given, but {path} is a local path, which has no "
+                "revisions. Fix: drop --revision, or pass a Hub repo id.")
+        dataset, sha = _load_local(path)
+        provenance = {"source": str(path.resolve()), "revision": None, "sha": sha}
+    else:
+        dataset, provenance = _load_hub(str(source), revision)
+    return LoadedSplits(_validated(dataset, str(source), splits), provenance)
+
+
+def _load_local(path: Path) -> tuple[DatasetDict, str | None]:
+    from datasets import load_from_disk
+
+    if path.is_file():
+        return _from_samples_json(path), sha256_file(path)
+    if (path / DATASET_DICT_DIR / "dataset_dict.json").exists():
+        json_file = path / DATASET_JSON
+        sha = sha256_file(json_file) if json_file.exists() else None
+        return load_from_disk(str(path / DATASET_DICT_DIR)), sha
+    if (path / "dataset_dict.json").exists():
+        return load_from_disk(str(path)), None
+    if (path / DATASET_JSON).exists():
+        return _from_samples_json(path / DATASET_JSON), sha256_file(path / DATASET_JSON)
+    raise DataFileError(
+        path, "not a dataset: expected dataset.json, dataset_dict/ or a save_to_disk folder.",
+        fix="point at the folder written by `hf-pipeline generate --output DIR`.")
+
+
+def _load_hub(repo_id: str, revision: str | None) -> tuple[DatasetDict, dict[str, Any]]:
+    from datasets import load_dataset
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if repo_id.count("/") != 1:
+        raise DataFileError(repo_id, "no such local path, and not a Hub repo id (namespace/name).",
+                            fix="check the path, or use a dataset repo id like user/sqry-intents.")
+    try:
+        sha = HfApi().dataset_info(repo_id, revision=revision).sha
+        dataset = load_dataset(repo_id, revision=sha)
+    except HfHubHTTPError as e:
+        raise DataFileError(repo_id, f"cannot load dataset at revision {revision!r}: {e}",
+                            fix="check the repo id, the tag/commit and HF_ENDPOINT/HF_TOKEN.") from None
+    log.info("loaded %s at %s (commit %s)", repo_id, revision or "main", sha)
+    return dataset, {"source": repo_id, "revision": revision, "sha": sha}
+
+
+def _from_samples_json(path: Path) -> DatasetDict:
+    """The reference layout: {"metadata": ..., "samples": [{id, text, intent, source, split}]}."""
+    from datasets import Dataset, DatasetDict
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        samples = data["samples"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise DataFileError(path, f"not a dataset.json with a 'samples' list ({e}).",
+                            fix="regenerate it with `hf-pipeline generate`.") from None
+    by_split: dict[str, dict[str, list[Any]]] = {}
+    for i, sample in enumerate(samples):
+        for key in ("text", "intent", "split"):
+            if key not in sample:
+                raise DataFileError(path, f"samples[{i}] has no {key!r} field.",
+                                    fix="every sample needs text, intent and split.")
+        cols = by_split.setdefault(sample["split"], {"id": [], "text": [], "label": [],
+                                                     "source": []})
+        cols["id"].append(str(sample.get("id", i)))
+        cols["text"].append(sample["text"])
+        cols["label"].append(_label_id(sample["intent"], path, f"samples[{i}].intent"))
+        cols["source"].append(sample.get("source", "template"))
+    features = _features()
+    return DatasetDict({name: Dataset.from_dict(cols, features=features)
+                        for name, cols in by_split.items()})
+
+
+def _features() -> Any:
+    from datasets import Features, Value
+
+    return Features({"id": Value("string"), "text": Value("string"), "label": class_label(),
+                     "source": Value("string")})
+
+
+def _label_id(label: Any, where: str | Path, field_name: str) -> int:
+    if label not in INTENTS:
+        raise DataFileError(where, f"{field_name} is {label!r}, which is not an intent.",
+                            fix=f"use one of {', '.join(INTENTS)}.")
+    return INTENTS.index(label)
+
+
+def _validated(dataset: DatasetDict, source: str, splits: Sequence[str]) -> DatasetDict:
+    from datasets import ClassLabel, DatasetDict
+
+    missing = [s for s in splits if s not in dataset]
+    if missing:
+        raise DataFileError(source, f"missing split(s) {', '.join(missing)}; found "
+                            f"{', '.join(dataset) or 'none'}.",
+                            fix="regenerate with `hf-pipeline generate`, or publish all splits.")
+    out = {}
+    for name in splits:
+        split = dataset[name]
+        if len(split) == 0:
+            raise DataFileError(source, f"split {name!r} is empty.",
+                                fix="regenerate the dataset with samples in every split.")
+        if "text" not in split.column_names:
+            raise DataFileError(source, f"split {name!r} has no 'text' column "
+                                f"(columns: {', '.join(split.column_names)}).")
+        out[name] = _with_label(split, source, name, ClassLabel)
+    return DatasetDict(out)
+
+
+def _with_label(split: Dataset, source: str, name: str, class_label_type: type) -> Dataset:
+    feature = split.features.get("label")
+    if isinstance(feature, class_label_type):
+        if list(feature.names) != list(INTENTS):
+            raise DataFileError(
+                source, f"split {name!r}: label order {list(feature.names)} differs from the "
+                f"runtime's {list(INTENTS)}.",
+                fix="regenerate the data with this version of hf_pipeline; the sqry-nl runtime "
+                "maps logit index to intent by that fixed order.")
+        return split
+    if "intent" in split.column_names:
+        ids = [_label_id(v, source, f"{name}[{i}].intent")
+               for i, v in enumerate(split["intent"])]
+        split = split.remove_columns([c for c in ("label",) if c in split.column_names])
+        return split.add_column("label", ids).cast_column("label", class_label())
+    if feature is not None:
+        values = sorted(set(split["label"]))
+        bad = [v for v in values if not (isinstance(v, int) and 0 <= v < len(INTENTS))]
+        if bad:
+            raise DataFileError(source, f"split {name!r}: unknown label value(s) {bad[:5]}.",
+                                fix=f"labels are 0..{len(INTENTS) - 1} in the order "
+                                f"{', '.join(INTENTS)}.")
+        return split.cast_column("label", class_label())
+    raise DataFileError(source, f"split {name!r} has neither a 'label' nor an 'intent' column.")
+
+
+def load_dev_set(path: str | Path | None = None) -> Dataset:
+    """The human-written dev set (never used for training): columns text, label."""
+    from datasets import Dataset, Features, Value
+
+    path = Path(path) if path is not None else DEV_SET_PATH
+    texts, labels = [], []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise DataFileError(path, f"cannot read the dev set ({e.strerror}).") from None
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataFileError(path, f"not JSON ({e.msg}).", line=lineno) from None
+        texts.append(row.get("text", ""))
+        labels.append(_label_id(row.get("intent"), f"{path}:{lineno}", "intent"))
+    if not texts:
+        raise DataFileError(path, "the dev set is empty.")
+    features = Features({"text": Value("string"), "label": class_label()})
+    return Dataset.from_dict({"text": texts, "label": labels}, features=features)

@@ -1,0 +1,85 @@
+"""``generate(cfg) -> Path``: templates + slot values -> a balanced, reproducible dataset."""
+
+from __future__ import annotations
+
+import logging
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hf_pipeline import __version__
+from hf_pipeline.config import to_dict
+from hf_pipeline.errors import PipelineError
+from hf_pipeline.generate.augment import AUGMENTATIONS
+from hf_pipeline.generate.config import GenerateConfig
+from hf_pipeline.generate.outputs import (STATS_JSON, ensure_writable, write_dataset_dict,
+                                          write_dataset_json, write_verification)
+from hf_pipeline.generate.sampling import Sample, generate_samples
+from hf_pipeline.generate.slots import SLOT_NAMES, SLOTS_FILE, load_vocabularies
+from hf_pipeline.generate.stats import acceptance_problems, compute_stats
+from hf_pipeline.generate.templates import TEMPLATES_DIR, files_digest, load_templates
+from hf_pipeline.intents import INTENTS
+from hf_pipeline.io import atomic_write_json
+
+log = logging.getLogger(__name__)
+
+GENERATOR = "hf_pipeline.generate"
+
+
+@dataclass(frozen=True)
+class GeneratedDataset:
+    samples: list[Sample]
+    stats: dict[str, Any]
+    metadata: dict[str, Any]
+
+
+class AcceptanceError(PipelineError, ValueError):
+    """The generated set fails the stats-based acceptance checks."""
+
+
+def build_dataset(cfg: GenerateConfig) -> GeneratedDataset:
+    """Everything but the writing: what tests and the benchmark call."""
+    templates_dir = cfg.templates_dir or TEMPLATES_DIR
+    slots_file = cfg.slots_file or SLOTS_FILE
+    templates = load_templates(templates_dir, known_slots=SLOT_NAMES)
+    vocabularies = load_vocabularies(slots_file, heldout_fraction=cfg.heldout_value_fraction)
+    samples = generate_samples(cfg, templates, vocabularies)
+    stats = compute_stats(samples, templates)
+    minimum = min(cfg.samples_per_intent, GenerateConfig.MIN_TRAINING_SAMPLES)
+    problems = acceptance_problems(stats, min_per_intent=minimum)
+    if problems:
+        raise AcceptanceError("generated data fails acceptance: " + "; ".join(problems))
+    config = to_dict(cfg)
+    for key in ("output", "verification_output"):  # where it was written is not what it is
+        config.pop(key)
+    metadata = {
+        "generator": GENERATOR, "generator_version": __version__,
+        "seed": cfg.seed, "samples_per_intent": cfg.samples_per_intent,
+        "intents": list(INTENTS), "splits": cfg.split_counts(),
+        "augmentation": {"ratio": cfg.augment_ratio,
+                         "names": {n: AUGMENTATIONS[n].doc for n in cfg.augmentations}},
+        "templates_sha256": files_digest(sorted(templates_dir.glob("*.yaml"))),
+        "slots_sha256": files_digest([slots_file]),
+        "config": config, "python": platform.python_version(), "verification": None,
+    }
+    return GeneratedDataset(samples, stats, metadata)
+
+
+def generate(cfg: GenerateConfig) -> Path:
+    """Write dataset.json, stats.json, dataset_dict/ (and the verification sample) to
+    ``cfg.output``; return that folder."""
+    ensure_writable(cfg.output)
+    if cfg.verification_output is not None:
+        ensure_writable(cfg.verification_output.parent)
+    data = build_dataset(cfg)
+    dataset_json = write_dataset_json(data.samples, data.metadata, cfg.output)
+    atomic_write_json(cfg.output / STATS_JSON, data.stats)
+    if cfg.write_dataset_dict:
+        write_dataset_dict(data.samples, cfg.output)
+    if cfg.verification_output is not None:
+        write_verification(data.samples, dataset_json=dataset_json,
+                           fraction=cfg.verification_fraction, seed=cfg.seed,
+                           out=cfg.verification_output)
+    log.info("wrote %d samples to %s", len(data.samples), cfg.output)
+    return cfg.output

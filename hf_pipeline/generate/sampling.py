@@ -1,0 +1,131 @@
+"""Turn templates and slot values into balanced, deduplicated samples per split.
+
+Held-out design: each intent's template lines are split (stratified by style group, by a
+stable hash, independent of the seed) into train / validation / test groups, and open slot
+vocabularies are split into train / held-out values; validation and test draw only held-out
+templates and values. No text (compared as the uncased tokenizer sees it) is in two splits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from hf_pipeline.errors import PipelineError
+from hf_pipeline.generate.augment import AUGMENTATIONS
+from hf_pipeline.generate.config import SPLITS, GenerateConfig
+from hf_pipeline.generate.slots import Vocabulary, make_filler
+from hf_pipeline.generate.templates import Template, tidy
+from hf_pipeline.intents import INTENTS
+
+# Give up on an (intent, split) after this many candidates per requested sample.
+MAX_ATTEMPTS_PER_SAMPLE = 40
+
+
+@dataclass(frozen=True)
+class Sample:
+    id: str
+    text: str
+    intent: str
+    source: str
+    split: str
+    template_id: str
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class NotEnoughVarietyError(PipelineError, ValueError):
+    """The templates cannot produce the requested number of distinct texts."""
+
+
+def dedup_key(text: str) -> str:
+    """Texts equal for an uncased tokenizer are the same sample."""
+    return " ".join(text.casefold().split())
+
+
+def stable_rank(*parts: object) -> bytes:
+    return hashlib.sha256(":".join(map(str, parts)).encode("utf-8")).digest()
+
+
+def partition_templates(templates: Sequence[Template], fraction: float
+                        ) -> dict[str, list[Template]]:
+    """Split one intent's templates into train / validation / test, stratified by group."""
+    by_group: dict[str, list[Template]] = defaultdict(list)
+    for t in templates:
+        by_group[t.group].append(t)
+    for group in by_group.values():
+        group.sort(key=lambda t: stable_rank(t.intent, t.text))
+    # Round-robin over groups, so every style group is represented in the held-out share.
+    ordered: list[Template] = []
+    queues = [by_group[g] for g in sorted(by_group)]
+    while any(queues):
+        for q in queues:
+            if q:
+                ordered.append(q.pop(0))
+    k = max(2, round(len(ordered) * fraction))
+    if len(ordered) < 3 * k:
+        raise NotEnoughVarietyError(
+            f"intent {templates[0].intent} has {len(ordered)} templates; at least {3 * k} are "
+            "needed to hold some out for validation and test. Fix: add templates.")
+    return {"test": ordered[:k], "validation": ordered[k:2 * k], "train": ordered[2 * k:]}
+
+
+def generate_samples(cfg: GenerateConfig, templates: dict[str, list[Template]],
+                     vocabularies: dict[str, Vocabulary]) -> list[Sample]:
+    """All samples, test then validation then train, so held-out splits are never starved."""
+    counts = cfg.split_counts()
+    partitions = {i: partition_templates(templates[i], cfg.heldout_template_fraction)
+                  for i in INTENTS}
+    fillers = {"train": make_filler(vocabularies["train"]),
+               "heldout": make_filler(vocabularies["heldout"])}
+    augmentations = [AUGMENTATIONS[name] for name in cfg.augmentations]
+    seen: set[str] = set()
+    samples: list[Sample] = []
+    for split in ("test", "validation", "train"):
+        fill = fillers["train" if split == "train" else "heldout"]
+        split_samples: list[Sample] = []
+        for intent in INTENTS:
+            rng = random.Random(stable_rank(cfg.seed, intent, split))
+            split_samples += _draw(partitions[intent][split], counts[split], split, rng, fill,
+                                   cfg.augment_ratio, augmentations, seen)
+        random.Random(stable_rank(cfg.seed, "order", split)).shuffle(split_samples)
+        samples += [Sample(f"{split}-{n:06d}", s.text, s.intent, s.source, split, s.template_id)
+                    for n, s in enumerate(split_samples, start=1)]
+    order = {name: i for i, name in enumerate(SPLITS)}
+    return sorted(samples, key=lambda s: order[s.split])
+
+
+def _draw(pool: Sequence[Template], count: int, split: str, rng: random.Random, fill,
+          ratio: float, augmentations: Sequence, seen: set[str]) -> list[Sample]:
+    """``count`` unique samples, cycling through ``pool`` so every template is used evenly."""
+    weights = [a.weight for a in augmentations]
+    out: list[Sample] = []
+    order: list[Template] = []
+    attempts = 0
+    while len(out) < count:
+        attempts += 1
+        if attempts > count * MAX_ATTEMPTS_PER_SAMPLE:
+            raise NotEnoughVarietyError(
+                f"intent {pool[0].intent}, split {split}: only {len(out)} distinct texts out of "
+                f"{count} requested from {len(pool)} templates. Fix: add templates or slot "
+                "values, raise --augment-ratio, or lower --samples-per-intent.")
+        if not order:
+            order = list(pool)
+            rng.shuffle(order)
+        template = order.pop()
+        text, source = template.expand(rng, fill), "template"
+        if augmentations and rng.random() < ratio:
+            aug = rng.choices(augmentations, weights=weights)[0]
+            changed = tidy(aug.apply(text, rng))
+            if changed and changed != text:
+                text, source = changed, aug.name
+        key = dedup_key(text)
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        out.append(Sample("", text, template.intent, source, split, template.template_id))
+    return out

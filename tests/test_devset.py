@@ -1,0 +1,51 @@
+"""The hand-written dev set is well formed: parses, known labels, enough rows, no duplicates."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from hf_pipeline.intents import INTENTS
+
+DEVSET = Path(__file__).resolve().parents[1] / "hf_pipeline" / "devset" / "human_dev.jsonl"
+MIN_PER_INTENT = 25
+MIN_TOTAL = 200
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict[str, str]]:
+    lines = DEVSET.read_text(encoding="utf-8").splitlines()
+    parsed = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            parsed.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            pytest.fail(f"{DEVSET}:{number} is not JSON ({err}): {line!r}")
+    return parsed
+
+
+def test_every_row_has_text_and_known_intent(rows: list[dict[str, str]]) -> None:
+    bad = [
+        row
+        for row in rows
+        if not isinstance(row.get("text"), str)
+        or not row["text"].strip()
+        or row.get("intent") not in INTENTS
+        or not set(row) <= {"text", "intent", "note"}
+    ]
+    assert bad == []
+
+
+def test_enough_rows_per_intent_and_in_total(rows: list[dict[str, str]]) -> None:
+    counts = Counter(row["intent"] for row in rows)
+    short = {intent: counts[intent] for intent in INTENTS if counts[intent] < MIN_PER_INTENT}
+    assert short == {}
+    assert len(rows) >= MIN_TOTAL
+
+
+def test_no_duplicate_texts(rows: list[dict[str, str]]) -> None:
+    normalized = Counter(" ".join(row["text"].lower().split()) for row in rows)
+    assert [text for text, n in normalized.items() if n > 1] == []
