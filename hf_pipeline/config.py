@@ -33,7 +33,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise DataFileError(path, f"expected a mapping of option: value, got {type(data).__name__}.")
+        raise DataFileError(path, "expected a mapping of option: value, got "
+                            f"{type(data).__name__}.")
     return data
 
 

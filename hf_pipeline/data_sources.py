@@ -91,7 +91,8 @@ def _load_hub(repo_id: str, revision: str | None) -> tuple[DatasetDict, dict[str
         dataset = load_dataset(repo_id, revision=sha)
     except HfHubHTTPError as e:
         raise DataFileError(repo_id, f"cannot load dataset at revision {revision!r}: {e}",
-                            fix="check the repo id, the tag/commit and HF_ENDPOINT/HF_TOKEN.") from None
+                            fix="check the repo id, the tag/commit and HF_ENDPOINT/HF_TOKEN."
+                            ) from None
     log.info("loaded %s at %s (commit %s)", repo_id, revision or "main", sha)
     return dataset, {"source": repo_id, "revision": revision, "sha": sha}
 

@@ -28,8 +28,8 @@ def ensure_writable(directory: Path) -> None:
     """Fail before any work if ``directory`` cannot be created or written."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=directory, prefix=".probe", delete=True)
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe"):
+            pass
     except OSError as e:
         raise OutputError(directory, f"cannot write the output folder ({e.strerror}).",
                           fix="pass --output with a folder you can write to.") from None

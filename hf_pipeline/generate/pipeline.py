@@ -13,8 +13,13 @@ from hf_pipeline.config import to_dict
 from hf_pipeline.errors import PipelineError
 from hf_pipeline.generate.augment import AUGMENTATIONS
 from hf_pipeline.generate.config import GenerateConfig
-from hf_pipeline.generate.outputs import (STATS_JSON, ensure_writable, write_dataset_dict,
-                                          write_dataset_json, write_verification)
+from hf_pipeline.generate.outputs import (
+    STATS_JSON,
+    ensure_writable,
+    write_dataset_dict,
+    write_dataset_json,
+    write_verification,
+)
 from hf_pipeline.generate.sampling import Sample, generate_samples
 from hf_pipeline.generate.slots import SLOT_NAMES, SLOTS_FILE, load_vocabularies
 from hf_pipeline.generate.stats import acceptance_problems, compute_stats

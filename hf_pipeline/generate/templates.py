@@ -41,7 +41,7 @@ class Optional_:
     body: Seq
 
 
-Node = Union[str, Slot, Choice, Optional_]
+Node = Union[str, Slot, Choice, Optional_]  # noqa: UP007 (a runtime alias on 3.10)
 Seq = tuple[Node, ...]
 SlotFiller = Callable[[str, random.Random], str]
 

