@@ -32,3 +32,18 @@ def intent_id(label: str, *, where: str = "intent") -> int:
         raise InvalidValueError(
             where, label, f"one of {', '.join(INTENTS)} (case-sensitive)"
         ) from None
+
+# What each intent means (../shared/docs/intents.md), for cards and the demo.
+DESCRIPTIONS: dict[str, str] = {
+    "SymbolQuery": "definitions of symbols by name, kind, language, path, visibility or a "
+                   "predicate (unused, implements X, async...)",
+    "TextSearch": "literal text in file contents: strings, comments, log messages, TODOs, "
+                  "secrets, regexes",
+    "TracePath": "a route between two points: path from A to B, call chain between them",
+    "FindCallers": "incoming edges: who calls / uses / references X",
+    "FindCallees": "outgoing edges: what X calls / uses / depends on",
+    "Visualize": "a picture: graph, diagram or chart of a relation, in a format",
+    "IndexStatus": "the state of sqry's own index: status, freshness, counts",
+    "Ambiguous": "nothing sqry can act on: greetings, vague words, gibberish, no target, "
+                 "requests that are not code search",
+}

@@ -7,6 +7,9 @@ import json
 import time
 from pathlib import Path
 
+from hf_pipeline.errors import ConfigError
+from hf_pipeline.publish.cli import add_hub_options, use_hub_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="generate the template-based training data",
@@ -30,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list-augmentations", action="store_true",
                    help="list the augmentations and exit")
     p.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    p.add_argument("--push-to-hub", metavar="REPO_ID",
+                   help="then publish it as a tagged version (see publish-dataset)")
+    p.add_argument("--tag", help="version tag for --push-to-hub, e.g. v1.0.0")
+    add_hub_options(p)
     p.set_defaults(func=run)
 
 
@@ -44,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         for a in AUGMENTATIONS.values():
             print(f"{a.name:<15} weight {a.weight:<4} {a.doc}")
         return 0
+    if args.push_to_hub and not args.tag:
+        raise ConfigError("--push-to-hub needs --tag (e.g. v1.0.0): every publish is a version.")
     names = ("output", "samples_per_intent", "seed", "augment_ratio", "augmentations",
              "templates_dir", "slots_file", "allow_small", "verification_output",
              "write_dataset_dict")
@@ -57,4 +66,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {out} in {elapsed:.2f}s"
           + (f"; verification sample: {cfg.verification_output}" if cfg.verification_output
              else ""))
+    if args.push_to_hub:
+        use_hub_options(args)
+        from hf_pipeline.publish import PublishDatasetConfig, publish_dataset
+
+        result = publish_dataset(PublishDatasetConfig(
+            data_dir=out, repo_id=args.push_to_hub, tag=args.tag,
+            verification_file=cfg.verification_output))
+        print(f"{result.status}: {result.repo_id}@{result.tag} (commit {result.commit[:12]})")
     return 0
