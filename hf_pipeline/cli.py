@@ -21,6 +21,8 @@ from hf_pipeline.errors import PipelineError
 STAGE_COMMANDS: tuple[str, ...] = (
     "hf_pipeline.generate.cli",
     "hf_pipeline.verify.cli",
+    "hf_pipeline.hub.cli",
+    "hf_pipeline.publish.cli",
 )
 
 log = logging.getLogger("hf_pipeline")

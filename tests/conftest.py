@@ -2,4 +2,5 @@
 
 pytest_plugins = [
     "fixtures.tiny_model",
+    "fixtures.hub_server",
 ]

@@ -1,0 +1,61 @@
+"""``hf-pipeline hub serve``: run the local Hub server until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+TOKEN_ENV = "HF_PIPELINE_HUB_TOKEN"
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    hub = subparsers.add_parser("hub", help="the local Hub-compatible server",
+                                description="A Hub-compatible server for machines that reach "
+                                "no Hub, and for tests.")
+    hub_sub = hub.add_subparsers(dest="hub_command", metavar="HUB_COMMAND", required=True)
+    serve = hub_sub.add_parser(
+        "serve", help="serve the Hub API on this machine",
+        description="Serve the Hub HTTP API subset the huggingface_hub and datasets clients use. "
+        "Point them at it with HF_ENDPOINT=<url> (and HF_HUB_DISABLE_XET=1).")
+    serve.add_argument("--config", type=Path, help="YAML/JSON file with host, port, data_dir, "
+                       "user (token: prefer the environment)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port; 0 picks a free one (default 0)")
+    serve.add_argument("--data-dir", type=Path,
+                       help="where repos are stored (default ~/.cache/hf_pipeline/hub)")
+    serve.add_argument("--token", help=f"require this token for writes (default: ${TOKEN_ENV},"
+                       " preferred: argv is visible to other users; none = no access control)")
+    serve.add_argument("--user", help="account name whoami reports (default local-user)")
+    serve.set_defaults(func=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from hf_pipeline.config import resolve
+    from hf_pipeline.hub.server import HubServerConfig, serve
+
+    cfg = resolve(HubServerConfig, config_file=args.config, overrides={
+        "host": args.host, "port": args.port, "data_dir": args.data_dir,
+        "token": args.token or os.environ.get(TOKEN_ENV) or None, "user": args.user,
+    })
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    def on_ready(url: str) -> None:
+        print(f"Local Hub listening on {url}", flush=True)
+        print(f"  data: {cfg.data_dir}; writes {'need the token' if cfg.token else 'are open'}."
+              f" Clients: HF_ENDPOINT={url} HF_HUB_DISABLE_XET=1", flush=True)
+
+    serve(cfg, stop=stop, on_ready=on_ready)
+    return 0

@@ -1,0 +1,11 @@
+"""A Hub-compatible HTTP server on the standard library, for tests and air-gapped machines.
+
+``HubServer(HubServerConfig(...)).start()`` returns its URL; point ``HfApi(endpoint=url)``
+(or ``HF_ENDPOINT``) at it. Modules: ``storage`` (repos, refs, commits, objects on disk),
+``api_repos`` / ``api_files`` (the handlers), ``transport`` (HTTP plumbing), ``card``
+(README metadata checks), ``objects`` (git ids), ``app`` (config and lifecycle).
+"""
+
+from hf_pipeline.hub.server.app import HubServer, HubServerConfig, serve
+
+__all__ = ["HubServer", "HubServerConfig", "serve"]

@@ -1,0 +1,125 @@
+"""Repo card metadata: the YAML front matter of README.md, parsed and checked like the Hub does.
+
+``POST /api/validate-yaml`` answers 400 ``{"errors": [{"message": ...}]}`` for metadata the
+Hub would refuse, so a card that passes here is checked for the same mistakes: a YAML that does
+not parse or is not a mapping, wrong types for the well-known keys, values outside the Hub's
+fixed vocabularies (``size_categories``, ``*_creators``, ``multilinguality``, Space ``sdk``),
+and malformed ``configs``. Free vocabularies (licenses, languages, task names) are only
+type-checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+SIZE_CATEGORIES = ("n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M",
+                   "100M<n<1B", "1B<n<10B", "10B<n<100B", "100B<n<1T", "n>1T", "unknown")
+CHOICES: dict[str, tuple[str, ...]] = {
+    "size_categories": SIZE_CATEGORIES,
+    "annotations_creators": ("crowdsourced", "expert-generated", "found", "machine-generated",
+                             "no-annotation", "other"),
+    "language_creators": ("crowdsourced", "expert-generated", "found", "machine-generated",
+                          "other"),
+    "multilinguality": ("monolingual", "multilingual", "translation", "other"),
+}
+SPACE_SDKS = ("gradio", "docker", "static", "streamlit")
+STR_OR_LIST = ("license", "language", "task_categories", "task_ids", "datasets", "metrics",
+               "base_model", "source_datasets", *CHOICES)
+STR_KEYS = ("pretty_name", "pipeline_tag", "library_name", "license_name", "license_link",
+            "title", "emoji", "colorFrom", "colorTo", "app_file", "sdk", "sdk_version")
+LIST_KEYS = ("tags", "configs", "model-index", "widget", "models")
+
+
+def split_front_matter(text: str) -> tuple[str | None, str]:
+    """(YAML text or None, body) of a README."""
+    if not text.startswith("---"):
+        return None, text
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines[1:], start=1):
+        if line.rstrip() == "---":
+            return "".join(lines[1:i]), "".join(lines[i + 1:])
+    return None, text
+
+
+def card_data(readme: bytes | None) -> dict[str, Any] | None:
+    """The metadata mapping of a README, or None when it has none (or it does not parse)."""
+    if readme is None:
+        return None
+    front, _ = split_front_matter(readme.decode("utf-8", errors="replace"))
+    try:
+        data = yaml.safe_load(front) if front is not None else None
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def validate_card(content: str, repo_type: str) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for a README's metadata, worded for the person editing it."""
+    front, _ = split_front_matter(content)
+    if front is None or not front.strip():
+        return [], ["empty or missing yaml metadata in repo card"]
+    try:
+        data = yaml.safe_load(front)
+    except yaml.YAMLError as e:
+        return [f"Invalid YAML in the README front matter: {e}"], []
+    if not isinstance(data, dict):
+        return [f"The README front matter must be a YAML mapping, got {type(data).__name__}."], []
+    errors = [e for key, value in data.items() for e in _check_key(str(key), value, repo_type)]
+    return errors, []
+
+
+def _check_key(key: str, value: Any, repo_type: str) -> list[str]:
+    if key in STR_OR_LIST:
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str) for v in items):
+            return [f'"{key}" must be a string or a list of strings, got {value!r}.']
+        if key in CHOICES:
+            bad = [v for v in items if v not in CHOICES[key]]
+            if bad:
+                return [f'"{key}" has {bad[0]!r}; allowed: {", ".join(CHOICES[key])}.']
+    elif key in STR_KEYS and not isinstance(value, str):
+        return [f'"{key}" must be a string, got {value!r}.']
+    elif key in LIST_KEYS and not isinstance(value, list):
+        return [f'"{key}" must be a list, got {value!r}.']
+    if key == "sdk" and repo_type == "space" and value not in SPACE_SDKS:
+        return [f'"sdk" must be one of {", ".join(SPACE_SDKS)}, got {value!r}.']
+    if key == "configs":
+        return [e for i, c in enumerate(value) for e in _check_config(i, c)]
+    if key == "tags" and not all(isinstance(t, (str, int, float)) for t in value):
+        return [f'"tags" must be a list of strings, got {value!r}.']
+    return []
+
+
+def _check_config(index: int, config: Any) -> list[str]:
+    where = f'"configs"[{index}]'
+    if not isinstance(config, dict) or not isinstance(config.get("config_name"), str):
+        return [f'{where} must be a mapping with a string "config_name", got {config!r}.']
+    files = config.get("data_files")
+    if files is None or isinstance(files, str):
+        return []
+    if not isinstance(files, list):
+        return [f'{where}.data_files must be a string, a list, or a list of '
+                f'{{split, path}} mappings, got {files!r}.']
+    for item in files:
+        if isinstance(item, dict) and not ("split" in item and "path" in item):
+            return [f'{where}.data_files entries need "split" and "path", got {item!r}.']
+    return []
+
+
+def hub_tags(repo_type: str, card: dict[str, Any] | None) -> list[str]:
+    """The ``tags`` list the Hub derives from card metadata (a readable subset of it)."""
+    if not card:
+        return []
+    tags = [str(t) for t in card.get("tags") or [] if isinstance(t, (str, int, float))]
+    keys = ("task_categories", "task_ids", "language", "license", "size_categories",
+            "annotations_creators", "language_creators", "multilinguality")
+    for key in keys if repo_type == "dataset" else ("license",):
+        values = card.get(key)
+        for value in values if isinstance(values, list) else [values]:
+            if isinstance(value, str):
+                tags.append(f"{key}:{value}")
+    if repo_type == "model":
+        tags += [str(card[k]) for k in ("library_name", "pipeline_tag") if card.get(k)]
+    return tags
