@@ -42,9 +42,9 @@ def _looks_like_path(name: str) -> bool:
 
 def _from_hub(repo_id: str) -> str:
     """Download ``repo_id`` (probed with a short timeout first); raises on any failure."""
-    from huggingface_hub import model_info, snapshot_download
+    from huggingface_hub import HfApi, snapshot_download
 
-    sha = model_info(repo_id, timeout=HUB_TIMEOUT_S).sha
+    sha = HfApi().model_info(repo_id, timeout=HUB_TIMEOUT_S).sha
     return snapshot_download(repo_id, revision=sha, allow_patterns=MODEL_FILES,
                              etag_timeout=HUB_TIMEOUT_S)
 

@@ -61,21 +61,37 @@ def load_splits(source: str | Path, *, revision: str | None = None,
 
 
 def _load_local(path: Path) -> tuple[DatasetDict, str | None]:
-    from datasets import load_from_disk
-
     if path.is_file():
         return _from_samples_json(path), sha256_file(path)
     if (path / DATASET_DICT_DIR / "dataset_dict.json").exists():
         json_file = path / DATASET_JSON
         sha = sha256_file(json_file) if json_file.exists() else None
-        return load_from_disk(str(path / DATASET_DICT_DIR)), sha
+        return _load_from_disk(path / DATASET_DICT_DIR), sha
     if (path / "dataset_dict.json").exists():
-        return load_from_disk(str(path)), None
+        return _load_from_disk(path), None
     if (path / DATASET_JSON).exists():
         return _from_samples_json(path / DATASET_JSON), sha256_file(path / DATASET_JSON)
     raise DataFileError(
         path, "not a dataset: expected dataset.json, dataset_dict/ or a save_to_disk folder.",
         fix="point at the folder written by `hf-pipeline generate --output DIR`.")
+
+
+def _load_from_disk(folder: Path) -> DatasetDict:
+    """``datasets.load_from_disk``, after checking no split is empty: a split saved with no
+    rows has no Arrow file, and ``load_from_disk`` fails on it with a bare IndexError."""
+    from datasets import load_from_disk
+
+    try:
+        names = json.loads((folder / "dataset_dict.json").read_text(encoding="utf-8"))["splits"]
+        for name in names:
+            state = json.loads((folder / name / "state.json").read_text(encoding="utf-8"))
+            if not state.get("_data_files"):
+                raise DataFileError(folder, f"split {name!r} is empty.",
+                                    fix="regenerate the dataset with samples in every split.")
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise DataFileError(folder, f"not a readable save_to_disk folder ({e}).",
+                            fix="regenerate it with `hf-pipeline generate`.") from None
+    return load_from_disk(str(folder))
 
 
 def _load_hub(repo_id: str, revision: str | None) -> tuple[DatasetDict, dict[str, Any]]:

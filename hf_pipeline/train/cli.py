@@ -1,0 +1,150 @@
+"""``hf-pipeline train`` and ``hf-pipeline evaluate``.
+
+Every train flag defaults to None so that precedence stays default < --config file < flag;
+the defaults shown in --help are read from TrainConfig, their only home.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from hf_pipeline.train.config import (
+    LR_SCHEDULERS,
+    MIXED_PRECISION,
+    REPORT_TO,
+    TrainConfig,
+)
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+
+# (flag, config field, type, help); bool fields get --x/--no-x.
+_TRAIN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
+    ("--data", "data", str, "generator output folder, save_to_disk folder, dataset.json, or "
+     "Hub dataset repo id"),
+    ("--output", "output_dir", Path, "output folder (final/, metrics, checkpoints/)"),
+    ("--revision", "revision", str, "Hub dataset tag or commit"),
+    ("--dev-set", "dev_set", str, "human dev set: 'packaged', 'none', or a .jsonl path"),
+    ("--base-model", "base_model", str, "Hub model id or local model folder"),
+    ("--epochs", "num_epochs", int, "training epochs"),
+    ("--batch-size", "batch_size", int, "batch size per process"),
+    ("--eval-batch-size", "eval_batch_size", int, "evaluation batch size per process"),
+    ("--learning-rate", "learning_rate", float, "peak learning rate"),
+    ("--lr-scheduler", "lr_scheduler", str, "learning-rate schedule"),
+    ("--warmup-ratio", "warmup_ratio", float, "share of steps warming up"),
+    ("--weight-decay", "weight_decay", float, "AdamW weight decay"),
+    ("--max-grad-norm", "max_grad_norm", float, "gradient clipping (0: off)"),
+    ("--label-smoothing", "label_smoothing", float, "cross-entropy label smoothing"),
+    ("--gradient-accumulation-steps", "gradient_accumulation_steps", int,
+     "batches per optimizer step"),
+    ("--max-length", "max_length", int, "truncation limit in tokens"),
+    ("--group-by-length", "group_by_length", bool, "batch rows of similar length"),
+    ("--seed", "seed", int, "random seed"),
+    ("--mixed-precision", "mixed_precision", str, "autocast precision"),
+    ("--cpu", "cpu", bool, "train on CPU even when a GPU is present"),
+    ("--early-stopping-patience", "early_stopping_patience", int,
+     "stop after this many epochs without a better validation macro-F1"),
+    ("--checkpointing-steps", "checkpointing_steps", int,
+     "also checkpoint every N optimizer steps (checkpoints are always saved each epoch)"),
+    ("--keep-checkpoints", "keep_checkpoints", int, "checkpoints kept on disk"),
+    ("--resume", "resume", bool, "continue from the last checkpoint in --output"),
+    ("--report-to", "report_to", str, "experiment tracker, through Accelerate"),
+    ("--logging-steps", "logging_steps", int, "log loss and learning rate every N steps"),
+)
+_CHOICES = {"mixed_precision": MIXED_PRECISION, "lr_scheduler": LR_SCHEDULERS,
+            "report_to": REPORT_TO}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    _register_train(sub)
+    _register_evaluate(sub)
+
+
+def _register_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="fine-tune the base model into the intent classifier",
+                       description="Fine-tune the base model with Accelerate. Runs unchanged "
+                       "under `python`, `accelerate launch` on CPU, one GPU or many.")
+    p.add_argument("--config", type=Path, help="YAML/JSON file of TrainConfig options")
+    for flag, field, kind, text in _TRAIN_OPTIONS:
+        default = _DEFAULTS[field]
+        shown = "" if default in ("", Path()) else f" (default: {default})"
+        if kind is bool:
+            p.add_argument(flag, dest=field, action=argparse.BooleanOptionalAction, default=None,
+                           help=text + shown)
+        else:
+            p.add_argument(flag, dest=field, type=kind, default=None,
+                           choices=_CHOICES.get(field), help=text + shown,
+                           metavar=None if field in _CHOICES else flag[2:].upper())
+    p.set_defaults(func=run_train)
+
+
+def _register_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="metrics of a trained model on a dataset",
+                       description="Accuracy, macro/weighted F1, per-intent F1 and the confusion "
+                       "matrix of MODEL (a final/ folder) on DATA.")
+    p.add_argument("model", type=Path, help="model folder (final/ from `hf-pipeline train`)")
+    p.add_argument("data", help="dataset (as for train --data), a dev-set .jsonl, or 'dev' for "
+                   "the packaged human dev set")
+    p.add_argument("--split", default="test", choices=("train", "validation", "test"),
+                   help="split of a dataset to evaluate (default: test)")
+    p.add_argument("--revision", help="Hub dataset tag or commit")
+    p.add_argument("--batch-size", type=int, default=64, help="inference batch size")
+    p.add_argument("--output", type=Path, help="also write the metrics to this JSON file")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a report")
+    p.set_defaults(func=run_evaluate)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from hf_pipeline.config import resolve
+    from hf_pipeline.train.loop import train
+
+    overrides = {field: getattr(args, field) for _, field, _, _ in _TRAIN_OPTIONS}
+    cfg = resolve(TrainConfig, config_file=args.config, overrides=overrides)
+    start = time.perf_counter()
+    out = train(cfg)
+    _print_train_summary(out, time.perf_counter() - start)
+    return 0
+
+
+def _print_train_summary(out: Path, seconds: float) -> None:
+    from accelerate import PartialState
+
+    from hf_pipeline.train.evaluation import summary_line
+    from hf_pipeline.train.outputs import EVAL_METRICS
+
+    if not PartialState().is_main_process:
+        return
+    metrics = json.loads((out / EVAL_METRICS).read_text(encoding="utf-8"))
+    print(f"final model (epoch {metrics['best_epoch']}): {out / 'final'}")
+    for split in ("validation", "test", "dev"):
+        if split in metrics:
+            print("  " + summary_line(split, metrics[split]))
+    print(f"done in {seconds:.1f}s")
+
+
+def _load_eval_data(data: str, split: str, revision: str | None) -> Any:
+    from hf_pipeline.data_sources import load_dev_set, load_splits
+
+    if data == "dev":
+        return load_dev_set()
+    if data.endswith(".jsonl"):
+        return load_dev_set(data)
+    return load_splits(data, revision=revision, splits=(split,)).dataset[split]
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from hf_pipeline.io import atomic_write_json
+    from hf_pipeline.train.evaluation import evaluate_model_dir, format_report
+
+    dataset = _load_eval_data(args.data, args.split, args.revision)
+    metrics = evaluate_model_dir(args.model, dataset, batch_size=args.batch_size)
+    name = args.data if args.data == "dev" or args.data.endswith(".jsonl") else args.split
+    result = {"model": str(args.model), "data": args.data, "split": name, **metrics}
+    if args.output:
+        atomic_write_json(args.output, result)
+    print(json.dumps(result, indent=2) if args.json else format_report(name, metrics))
+    return 0

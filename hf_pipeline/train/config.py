@@ -1,0 +1,111 @@
+"""TrainConfig: every training option, its default, and its checks, in one place.
+
+Defaults follow the reference training script (3 epochs, batch 32, lr 2e-5, linear schedule,
+10% warmup, weight decay 0.01, seed 42, max length from the contract, dynamic padding).
+Kept free of heavy imports so ``hf-pipeline --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from hf_pipeline.contract import DEFAULT_BASE_MODEL, MAX_LENGTH
+from hf_pipeline.errors import InvalidValueError
+
+MIXED_PRECISION = ("no", "fp16", "bf16")
+LR_SCHEDULERS = ("linear", "cosine", "constant_with_warmup")
+# Accelerate's LoggerType values (accelerate.utils.LoggerType), plus "none" for no tracker.
+REPORT_TO = ("none", "all", "tensorboard", "trackio", "wandb", "comet_ml", "aim", "mlflow",
+             "clearml", "dvclive", "swanlab")
+DEV_SET_PACKAGED = "packaged"
+DEV_SET_NONE = "none"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Options of ``hf-pipeline train``; ``data`` and ``output_dir`` must be given."""
+
+    data: str = ""
+    output_dir: Path = Path()
+    revision: str | None = None
+    dev_set: str = DEV_SET_PACKAGED
+    base_model: str = DEFAULT_BASE_MODEL
+    num_epochs: int = 3
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    learning_rate: float = 2e-5
+    lr_scheduler: str = "linear"
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    label_smoothing: float = 0.0
+    gradient_accumulation_steps: int = 1
+    max_length: int = MAX_LENGTH
+    group_by_length: bool = True
+    seed: int = 42
+    mixed_precision: str = "no"
+    cpu: bool = False
+    early_stopping_patience: int | None = None
+    checkpointing_steps: int | None = None
+    keep_checkpoints: int = 2
+    resume: bool = False
+    report_to: str = "none"
+    logging_steps: int = 50
+
+    def __post_init__(self) -> None:
+        if not str(self.data).strip():
+            raise InvalidValueError("data", self.data, "a dataset folder, dataset.json or Hub "
+                                    "dataset repo id", fix="pass --data.")
+        if str(self.output_dir) in ("", "."):
+            raise InvalidValueError("output_dir", str(self.output_dir), "an output folder",
+                                    fix="pass --output DIR (e.g. out/train).")
+        object.__setattr__(self, "output_dir", Path(self.output_dir))
+        self._check_positive("num_epochs", "batch_size", "eval_batch_size",
+                             "gradient_accumulation_steps", "max_length", "keep_checkpoints",
+                             "logging_steps")
+        self._check_optional_positive("early_stopping_patience", "checkpointing_steps")
+        self._check_fraction("warmup_ratio", "weight_decay")
+        if not isinstance(self.max_grad_norm, (int, float)) or self.max_grad_norm < 0:
+            raise InvalidValueError("max_grad_norm", self.max_grad_norm, "a number >= 0 "
+                                    "(0 turns gradient clipping off)")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise InvalidValueError("label_smoothing", self.label_smoothing, "0 <= value < 1")
+        if not 0.0 < self.learning_rate < 1.0:
+            raise InvalidValueError("learning_rate", self.learning_rate, "0 < value < 1")
+        self._check_choice("mixed_precision", MIXED_PRECISION)
+        self._check_choice("lr_scheduler", LR_SCHEDULERS)
+        self._check_choice("report_to", REPORT_TO)
+
+    def _check_positive(self, *names: str) -> None:
+        for name in names:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidValueError(name, value, "an integer >= 1")
+
+    def _check_optional_positive(self, *names: str) -> None:
+        for name in names:
+            if getattr(self, name) is not None:
+                self._check_positive(name)
+
+    def _check_fraction(self, *names: str) -> None:
+        for name in names:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise InvalidValueError(name, value, "a number between 0 and 1")
+
+    def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
+        if getattr(self, name) not in choices:
+            raise InvalidValueError(name, getattr(self, name), f"one of {', '.join(choices)}")
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.output_dir / "checkpoints"
+
+    @property
+    def best_dir(self) -> Path:
+        return self.output_dir / "best"
+
+    @property
+    def final_dir(self) -> Path:
+        return self.output_dir / "final"

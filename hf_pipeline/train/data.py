@@ -1,0 +1,186 @@
+"""Training data: load through ``hf_pipeline.data_sources``, tokenize once, batch by length.
+
+Tokenization pads nothing: ``DataCollatorWithPadding`` pads each batch to its own longest
+row (dynamic padding), and the length-grouped sampler puts rows of similar length in the
+same batch, so almost no compute is spent on padding.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from hf_pipeline.data_sources import load_dev_set, load_splits
+from hf_pipeline.io import sha256_text
+from hf_pipeline.train.config import DEV_SET_NONE, DEV_SET_PACKAGED, TrainConfig
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
+    from datasets import Dataset
+    from transformers import PreTrainedTokenizerBase
+
+log = logging.getLogger(__name__)
+
+MODEL_COLUMNS = ("input_ids", "attention_mask", "token_type_ids", "labels")
+# As transformers' LengthGroupedSampler: sort by length inside windows of 50 batches, so
+# batches stay random across the epoch yet rows inside one batch have similar lengths.
+MEGABATCH_MULT = 50
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Raw splits (train/validation/test), the human dev set (or None), and provenance."""
+
+    splits: Any  # datasets.DatasetDict
+    dev: Dataset | None
+    provenance: dict[str, Any]
+
+
+def load_training_data(cfg: TrainConfig) -> TrainingData:
+    """The data ``cfg`` names, validated by ``data_sources`` (clear errors for bad inputs)."""
+    loaded = load_splits(cfg.data, revision=cfg.revision)
+    if cfg.dev_set == DEV_SET_NONE:
+        dev = None
+    else:
+        dev = load_dev_set(None if cfg.dev_set == DEV_SET_PACKAGED else cfg.dev_set)
+    provenance = dict(loaded.provenance)
+    if dev is not None:
+        provenance["dev_set"] = {"path": cfg.dev_set, "samples": len(dev)}
+    return TrainingData(loaded.dataset, dev, provenance)
+
+
+def _cache_key(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int) -> str:
+    """Content hash: the same texts, labels, tokenizer and limit reuse the same cache file."""
+    texts = "\x1e".join(list(dataset["text"]))
+    labels = ",".join(map(str, dataset["label"]))
+    ident = f"{type(tokenizer).__name__}|{len(tokenizer)}|{tokenizer.name_or_path}|{max_length}"
+    return sha256_text(f"{ident}\x1d{texts}\x1d{labels}")[:16]
+
+
+def tokenize(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, *, max_length: int,
+             cache_dir: Path | None = None) -> Dataset:
+    """Token ids and ``labels`` only, unpadded; cached under ``cache_dir`` when given."""
+
+    def encode(batch: dict[str, Any]) -> dict[str, Any]:
+        # datasets hands out lazy column objects; the fast tokenizer wants a real list.
+        enc = tokenizer(list(batch["text"]), truncation=True, max_length=max_length)
+        enc["labels"] = list(batch["label"])
+        return dict(enc)
+
+    # A content key instead of datasets' default fingerprint, which pickles the tokenizer
+    # inside ``encode`` (over a second for MiniLM's).
+    key = _cache_key(dataset, tokenizer, max_length)
+    cache_file = None
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        cache_file = str(cache_dir / f"tok-{key}.arrow")
+    return dataset.map(encode, batched=True, remove_columns=dataset.column_names,
+                       cache_file_name=cache_file, new_fingerprint=key, desc="Tokenizing")
+
+
+def tokenize_all(accelerator: Accelerator, named: dict[str, Dataset],
+                 tokenizer: PreTrainedTokenizerBase, *, max_length: int,
+                 cache_dir: Path) -> dict[str, Dataset]:
+    """Tokenize each dataset; the main process writes the cache, the others then read it."""
+    with accelerator.main_process_first():
+        return {name: tokenize(ds, tokenizer, max_length=max_length, cache_dir=cache_dir)
+                for name, ds in named.items()}
+
+
+def lengths_of(dataset: Dataset) -> list[int]:
+    return [len(ids) for ids in dataset["input_ids"]]
+
+
+class LengthGroupedBatchSampler(Sampler[list[int]]):
+    """Random batches of rows of similar length; the order depends only on (seed, epoch).
+
+    Being a pure function of (seed, epoch) is what lets ``--resume`` replay an epoch exactly.
+    """
+
+    def __init__(self, lengths: Sequence[int], *, batch_size: int, seed: int,
+                 group_by_length: bool = True) -> None:
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.drop_last = False
+        self.seed = seed
+        self.group_by_length = group_by_length
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
+
+    def batches(self) -> list[list[int]]:
+        gen = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(len(self.lengths), generator=gen).tolist()
+        if self.group_by_length:
+            window = self.batch_size * MEGABATCH_MULT
+            order = [i for start in range(0, len(order), window)
+                     for i in sorted(order[start:start + window], key=self.lengths.__getitem__,
+                                     reverse=True)]
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        # Shuffle whole batches so long and short batches alternate over the epoch, keeping
+        # the one short (last) batch last so every other batch stays full.
+        full, tail = (batches[:-1], batches[-1:]) if len(batches[-1]) < self.batch_size \
+            else (batches, [])
+        perm = torch.randperm(len(full), generator=gen).tolist()
+        return [full[i] for i in perm] + tail
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self.batches())
+
+
+class LengthSortedBatchSampler(Sampler[list[int]]):
+    """Evaluation batches in length order: the least padding; order does not affect metrics."""
+
+    def __init__(self, lengths: Sequence[int], *, batch_size: int) -> None:
+        order = sorted(range(len(lengths)), key=lengths.__getitem__)
+        self.batch_size = batch_size
+        self.drop_last = False
+        self._batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+    def __len__(self) -> int:
+        return len(self._batches)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._batches)
+
+
+def collator(tokenizer: PreTrainedTokenizerBase, *, pad_to_multiple_of: int | None) -> Any:
+    from transformers import DataCollatorWithPadding
+
+    return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of,
+                                   return_tensors="pt")
+
+
+def _model_columns(dataset: Dataset) -> Dataset:
+    return dataset.select_columns([c for c in MODEL_COLUMNS if c in dataset.column_names])
+
+
+def _own_generator() -> torch.Generator:
+    """Each new DataLoader iterator draws a seed from its generator, by default the global
+    one, which dropout also uses: the extra draw of a resumed run's skipping loader would
+    shift every dropout mask after a resume. Batch order comes from the samplers."""
+    return torch.Generator().manual_seed(0)
+
+
+def train_dataloader(dataset: Dataset, collate: Any, *, batch_size: int, seed: int,
+                     group_by_length: bool) -> DataLoader:
+    sampler = LengthGroupedBatchSampler(lengths_of(dataset), batch_size=batch_size, seed=seed,
+                                        group_by_length=group_by_length)
+    return DataLoader(_model_columns(dataset), batch_sampler=sampler, collate_fn=collate,
+                      generator=_own_generator())
+
+
+def eval_dataloader(dataset: Dataset, collate: Any, *, batch_size: int) -> DataLoader:
+    sampler = LengthSortedBatchSampler(lengths_of(dataset), batch_size=batch_size)
+    return DataLoader(_model_columns(dataset), batch_sampler=sampler, collate_fn=collate,
+                      generator=_own_generator())
