@@ -23,6 +23,8 @@ STAGE_COMMANDS: tuple[str, ...] = (
     "hf_pipeline.verify.cli",
     "hf_pipeline.hub.cli",
     "hf_pipeline.publish.cli",
+    "hf_pipeline.export.cli",
+    "hf_pipeline.train.cli",
 )
 
 log = logging.getLogger("hf_pipeline")
