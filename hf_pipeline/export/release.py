@@ -83,6 +83,9 @@ def read_temperature(path: str | Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise DataFileError(path, f"cannot read ({e.strerror}).") from None
+    except UnicodeDecodeError as e:
+        raise DataFileError(path, f"not UTF-8 ({e.reason} at byte {e.start}).",
+                            fix="re-run `hf-pipeline calibrate`.") from None
     except json.JSONDecodeError as e:
         raise DataFileError(path, f"not valid JSON ({e.msg}).") from None
     t = data.get("temperature") if isinstance(data, dict) else None
@@ -90,7 +93,7 @@ def read_temperature(path: str | Path) -> dict[str, Any]:
         raise DataFileError(path, f"'temperature' is {t!r}, expected a number > 0.",
                             fix="re-run `hf-pipeline calibrate`.")
     labels = data.get("intent_labels")
-    if labels is not None and list(labels) != list(INTENTS):
+    if labels is not None and (not isinstance(labels, list) or labels != list(INTENTS)):
         raise DataFileError(path, f"intent_labels {labels} differ from {list(INTENTS)}.",
                             fix="calibrate the model of this release.")
     return data

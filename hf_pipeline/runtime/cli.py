@@ -1,0 +1,120 @@
+"""``hf-pipeline predict``: queries in (arguments or JSON lines), JSON lines out.
+
+Each output line is the input object (or ``{"text": ...}`` for an argument) with the
+prediction fields added; the same output for a release folder (ONNX) or a trained folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from hf_pipeline.errors import ConfigError, DataFileError
+
+PREDICTION_FIELDS = ("intent", "confidence", "probabilities", "tier", "flags")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "predict", help="classify queries with a model folder, as the runtime does",
+        description="Classify queries with a release folder (ONNX, checksums verified) or a "
+        "trained model folder (PyTorch). Input: TEXT arguments and/or --input JSON lines "
+        "(objects with a 'text' field; other fields are kept). Output: JSON lines with "
+        f"{', '.join(PREDICTION_FIELDS)} added.")
+    add_model_options(p)
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="queries to classify")
+    p.add_argument("--input", "-i", type=Path, metavar="FILE.jsonl",
+                   help="JSON lines, one object with a 'text' field per line")
+    p.add_argument("--output", "-o", type=Path, metavar="FILE",
+                   help="write JSON lines here (default: stdout)")
+    p.add_argument("--prefix", default="",
+                   help="prefix for the added fields, e.g. 'pred_' when the input already "
+                   "has an 'intent' field (the dev set does)")
+    p.set_defaults(func=run_predict)
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model-dir", type=Path, required=True, metavar="FOLDER",
+                   help="release folder (hf-pipeline release) or trained model folder "
+                   "(final/ of hf-pipeline train)")
+    p.add_argument("--allow-unverified", action="store_true",
+                   help="load a release folder even if its checksums do not verify "
+                   "(never for a model you ship)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="onnxruntime intra-op threads (default 1, like the runtime)")
+    p.add_argument("--batch-size", type=int, default=32, help="texts per model call")
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Objects with a string 'text' field, one per non-blank line; errors name the line."""
+    try:
+        # Only "\n" ends a JSON line: splitlines() would also split at U+2028/U+2029/U+0085,
+        # which json.dumps(ensure_ascii=False) (predict's own output) leaves raw in strings.
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataFileError(path, f"cannot read ({e}).") from None
+    rows = []
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataFileError(path, f"not JSON ({e.msg}).", line=lineno) from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise DataFileError(path, "expected an object with a string 'text' field.",
+                                line=lineno, fix='write lines like {"text": "who calls main"}.')
+        rows.append(row)
+    return rows
+
+
+def annotate(rows: list[dict[str, Any]], predictions: Iterable[Any], *,
+             prefix: str = "") -> list[dict[str, Any]]:
+    """Each row with the prediction fields (prefixed) added; a clash with an input field is
+    an error rather than a silent overwrite (it may be a gold label)."""
+    out = []
+    for n, (row, prediction) in enumerate(zip(rows, predictions, strict=True), start=1):
+        added = {prefix + k: v for k, v in prediction.to_dict().items()}
+        clash = sorted(set(added) & set(row))
+        if clash:
+            raise ConfigError(f"input row {n} already has field(s) {', '.join(clash)}, which "
+                              "predict would overwrite. Fix: pass --prefix pred_ (or another "
+                              "prefix).")
+        out.append({**row, **added})
+    return out
+
+
+def _json_line(row: dict[str, Any]) -> str:
+    line = json.dumps(row, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(row)
+    return line + "\n"
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from hf_pipeline.io import atomic_write_text
+    from hf_pipeline.runtime.classifier import load_classifier
+
+    rows = [{"text": t} for t in args.texts]
+    if args.input is not None:
+        rows += read_jsonl(args.input)
+    if not rows:
+        raise ConfigError("nothing to classify. Fix: pass TEXT arguments or --input FILE.jsonl.")
+    classifier = load_classifier(args.model_dir, allow_unverified=args.allow_unverified,
+                                 threads=args.threads, batch_size=args.batch_size)
+    results = annotate(rows, classifier.predict([r["text"] for r in rows]), prefix=args.prefix)
+    # ensure_ascii=False keeps the queries readable; a lone surrogate in an input field
+    # (valid JSON, not UTF-8) is written escaped instead of failing the whole output.
+    text = "".join(_json_line(r) for r in results)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(args.output, text)
+        print(f"wrote {len(results)} predictions to {args.output}", file=sys.stderr)
+    return 0
