@@ -23,11 +23,29 @@ STAGE_COMMANDS: tuple[str, ...] = (
     "hf_pipeline.verify.cli",
     "hf_pipeline.hub.cli",
     "hf_pipeline.publish.cli",
-    "hf_pipeline.export.cli",
     "hf_pipeline.train.cli",
+    "hf_pipeline.export.cli",
+    "hf_pipeline.calibrate.cli",
+    "hf_pipeline.runtime.cli",
 )
 
 log = logging.getLogger("hf_pipeline")
+
+
+def with_default_action(argv: Sequence[str]) -> list[str]:
+    """``COMMAND X ...`` -> ``COMMAND DEFAULT_ACTION X ...`` for a command whose module sets
+    ``DEFAULT_ACTION`` and ``ACTIONS``, when X is neither an action nor -h/--help. Done on
+    argv, because argparse would give options placed before X to the command's parser."""
+    argv = list(argv)
+    at = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    module = f"hf_pipeline.{argv[at]}.cli" if at is not None else None
+    if module not in STAGE_COMMANDS or at + 1 >= len(argv):
+        return argv
+    stage = importlib.import_module(module)
+    default, actions = getattr(stage, "DEFAULT_ACTION", None), getattr(stage, "ACTIONS", ())
+    if default is None or argv[at + 1] in (*actions, "-h", "--help"):
+        return argv
+    return [*argv[:at + 1], default, *argv[at + 1:]]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(with_default_action(sys.argv[1:] if argv is None else argv))
     level = max(logging.DEBUG, logging.WARNING - 10 * args.verbose)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:

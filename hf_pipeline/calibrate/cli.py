@@ -1,0 +1,155 @@
+"""``hf-pipeline calibrate [run] RELEASE_DIR --data DATA``, ``calibrate analyze`` and
+``calibrate test-single``.
+
+``run`` is the default action, so the stage reads as one verb: ``calibrate RELEASE_DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from hf_pipeline.runtime.cli import add_model_options
+
+# Read by hf_pipeline.cli: `calibrate X ...` means `calibrate run X ...` unless X is one of
+# ACTIONS (or -h), whatever order the options come in.
+DEFAULT_ACTION = "run"
+ACTIONS = ("run", "analyze", "test-single")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "calibrate", help="fit the temperature of a release folder; analyse confidences",
+        description="Temperature scaling of a release folder (INT8 ONNX): T is fitted by NLL "
+        "on the calibration split (validation), reported on the template test split and the "
+        "human dev set, written to temperature.json; the checksums are refreshed.",
+        epilog="`hf-pipeline calibrate RELEASE_DIR --data DATA` is short for `calibrate run "
+        "RELEASE_DIR --data DATA`.")
+    sub = p.add_subparsers(dest="calibrate_command", metavar="ACTION", required=True)
+    _add_run(sub)
+    _add_analyze(sub)
+    _add_test_single(sub)
+
+
+def _add_data_options(p: argparse.ArgumentParser, *, required: bool) -> None:
+    p.add_argument("--data", required=required,
+                   help="dataset: generator output folder, save_to_disk folder, dataset.json, "
+                   "or Hub dataset repo id")
+    p.add_argument("--revision", help="Hub revision (tag/commit) of --data")
+    p.add_argument("--dev-set", help="human dev set JSONL (default: the packaged one)")
+
+
+def _add_run(sub: Any) -> None:
+    p = sub.add_parser("run", help="fit T on a release folder (the default action)",
+                       description="Fit T, write temperature.json into RELEASE_DIR, refresh "
+                       "its checksums; diagrams and calibration_report.json go to --report-dir.")
+    p.add_argument("release_dir", type=Path, metavar="RELEASE_DIR",
+                   help="folder written by `hf-pipeline release`")
+    _add_data_options(p, required=True)
+    p.add_argument("--config", type=Path, help="YAML/JSON file of CalibrateConfig options")
+    p.add_argument("--report-dir", type=Path,
+                   help="where diagrams and the report go (default: RELEASE_DIR.calibration)")
+    p.add_argument("--batch-size", type=int,
+                   help="queries per model call (default 1: unpadded, as the runtime)")
+    p.add_argument("--json", action="store_true", help="print temperature.json, not a table")
+    p.set_defaults(func=run_calibrate)
+
+
+def _add_analyze(sub: Any) -> None:
+    p = sub.add_parser("analyze", help="per-intent accuracy and confidence, and the diagram",
+                       description="Evaluate a model folder at its own T on the human dev set "
+                       "(and the test split of --data): per-intent accuracy and mean "
+                       "confidence, tiers, confident mistakes, reliability diagram; with "
+                       "--data also single vs per-class temperature.")
+    p.add_argument("model_dir", type=Path, metavar="MODEL_DIR",
+                   help="release folder or trained model folder")
+    _add_data_options(p, required=False)
+    p.add_argument("--output", "-o", type=Path,
+                   help="folder for analysis.json and diagrams (default: MODEL_DIR.calibration)")
+    p.add_argument("--allow-unverified", action="store_true",
+                   help="analyse a release folder whose checksums do not verify")
+    p.add_argument("--batch-size", type=int, default=1,
+                   help="queries per model call (default 1: as the runtime)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=run_analyze)
+
+
+def _add_test_single(sub: Any) -> None:
+    p = sub.add_parser("test-single", help="all 8 probabilities for one query",
+                       description="Run one query the runtime's way (cleaned, unpadded, with "
+                       "token_type_ids when the graph declares it) and print every intent's "
+                       "logit and probability at the folder's T.")
+    p.add_argument("text", help="the query")
+    add_model_options(p)
+    p.set_defaults(func=run_test_single)
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from hf_pipeline.calibrate.config import CalibrateConfig
+    from hf_pipeline.calibrate.stage import default_report_dir, format_table
+    from hf_pipeline.config import resolve
+    from hf_pipeline.export.release import read_temperature
+
+    overrides = {"data": args.data, "revision": args.revision, "dev_set": args.dev_set,
+                 "report_dir": args.report_dir, "batch_size": args.batch_size}
+    cfg = resolve(CalibrateConfig, config_file=args.config, overrides=overrides)
+    from hf_pipeline.calibrate.stage import calibrate
+
+    path = calibrate(args.release_dir, cfg=cfg)
+    document = read_temperature(path)
+    print(json.dumps(document, indent=2) if args.json else format_table(document))
+    report_dir = cfg.report_dir or default_report_dir(args.release_dir)
+    print(f"wrote {path} and refreshed checksums; diagrams and report in {report_dir}")
+    return 0
+
+
+def _analysis_sets(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
+    from hf_pipeline.data_sources import load_dev_set, load_splits
+
+    dev = load_dev_set(args.dev_set)
+    sets = {"dev": (list(dev["text"]), list(dev["label"]))}
+    calibration = None
+    if args.data:
+        data = load_splits(args.data, revision=args.revision, splits=("validation", "test"))
+        test, val = data.dataset["test"], data.dataset["validation"]
+        sets = {"test": (list(test["text"]), list(test["label"])), **sets}
+        calibration = (list(val["text"]), list(val["label"]))
+    return sets, calibration
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    from hf_pipeline.calibrate.analyze import analyze, format_analysis
+    from hf_pipeline.calibrate.stage import default_report_dir
+
+    sets, calibration = _analysis_sets(args)
+    out_dir = args.output or default_report_dir(args.model_dir)
+    result = analyze(args.model_dir, sets=sets, out_dir=out_dir, calibration=calibration,
+                     allow_unverified=args.allow_unverified, batch_size=args.batch_size)
+    print(json.dumps(result, indent=2) if args.json else format_analysis(result))
+    return 0
+
+
+def run_test_single(args: argparse.Namespace) -> int:
+    from hf_pipeline.runtime.classifier import load_classifier, softmax
+    from hf_pipeline.runtime.hygiene import clean
+
+    classifier = load_classifier(args.model_dir, allow_unverified=args.allow_unverified,
+                                 threads=args.threads, batch_size=1)
+    prediction = classifier.predict([args.text])[0]
+    cleaned = clean(args.text).text
+    inputs = ", ".join(classifier.input_names) or "PyTorch tokenizer output"
+    print(f"text:   {cleaned!r}" + ("  (cleaned input)" if cleaned != args.text else ""))
+    print(f"model:  {classifier.source}  T = {classifier.temperature:.4f}  inputs: {inputs}")
+    if prediction.flags:
+        print(f"flags:  {', '.join(prediction.flags)}")
+    if prediction.probabilities:
+        logits = classifier.logits([args.text])[0]
+        probs = softmax(logits[None, :], classifier.temperature)[0]
+        for intent, z, p in zip(prediction.probabilities, logits, probs, strict=True):
+            mark = "  <-" if intent == prediction.intent else ""
+            print(f"  {intent:<12} logit {z:>8.4f}  p {p:.4f}{mark}")
+    print(f"intent: {prediction.intent}  confidence {prediction.confidence:.4f}  "
+          f"tier: {prediction.tier}")
+    return 0
