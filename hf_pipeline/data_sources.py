@@ -97,18 +97,21 @@ def _load_from_disk(folder: Path) -> DatasetDict:
 def _load_hub(repo_id: str, revision: str | None) -> tuple[DatasetDict, dict[str, Any]]:
     from datasets import load_dataset
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub import constants
+    from huggingface_hub.errors import HTTPError
 
-    if repo_id.count("/") != 1:
+    if repo_id.count("/") != 1 or repo_id.endswith((".json", ".jsonl", "/")):
         raise DataFileError(repo_id, "no such local path, and not a Hub repo id (namespace/name).",
                             fix="check the path, or use a dataset repo id like user/sqry-intents.")
     try:
         sha = HfApi().dataset_info(repo_id, revision=revision).sha
         dataset = load_dataset(repo_id, revision=sha)
-    except HfHubHTTPError as e:
-        raise DataFileError(repo_id, f"cannot load dataset at revision {revision!r}: {e}",
-                            fix="check the repo id, the tag/commit and HF_ENDPOINT/HF_TOKEN."
-                            ) from None
+    except (HTTPError, OSError) as e:  # HTTP errors, no connection, offline mode
+        raise DataFileError(repo_id, f"no such local path, and the Hub at "
+                            f"{constants.ENDPOINT} cannot give it at revision {revision!r} "
+                            f"({type(e).__name__}: {e})",
+                            fix="check the path; for a Hub repo, the repo id, the tag/commit "
+                            "and HF_ENDPOINT/HF_TOKEN.") from None
     log.info("loaded %s at %s (commit %s)", repo_id, revision or "main", sha)
     return dataset, {"source": repo_id, "revision": revision, "sha": sha}
 

@@ -196,7 +196,7 @@ def _tags(api: HfApi, repo_id: str) -> dict[str, str]:
 
 def _check_token(api: HfApi) -> None:
     """Fail early and clearly when the Hub rejects the token (never print the token)."""
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.errors import HfHubHTTPError, HTTPError
 
     try:
         api.whoami()
@@ -205,7 +205,7 @@ def _check_token(api: HfApi) -> None:
         raise PublishError(
             f"{api.endpoint} rejected the token (HTTP {status}). Fix: set HF_TOKEN to a token "
             "with write access, or run `hf auth login`.") from None
-    except OSError as e:  # includes a missing token (LocalTokenNotFoundError)
+    except (HTTPError, OSError) as e:  # no connection; a missing token (LocalTokenNotFoundError)
         raise PublishError(f"cannot authenticate with {api.endpoint}: {e}. Fix: set HF_TOKEN "
                            "or run `hf auth login`.") from None
 

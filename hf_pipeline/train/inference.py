@@ -44,13 +44,14 @@ class TorchClassifier:
     def from_dir(cls, path: str | Path, *, max_length: int = MAX_LENGTH,
                  device: str = "cpu") -> TorchClassifier:
         """Load a folder written by ``train`` (``final/``) or any 8-label classifier folder."""
+        import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         path = Path(path)
         if not (path / "config.json").is_file():
             raise DataFileError(path, "not a model folder (no config.json).",
                                 fix="pass the final/ folder written by `hf-pipeline train`.")
-        model = AutoModelForSequenceClassification.from_pretrained(path)
+        model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
         if model.config.num_labels != NUM_INTENTS:
             raise DataFileError(path / "config.json", f"num_labels is {model.config.num_labels},"
                                 f" expected {NUM_INTENTS}.")

@@ -149,9 +149,12 @@ def _load_model(base: str) -> torch.nn.Module:
 
     from hf_pipeline.intents import ID2LABEL, LABEL2ID, NUM_INTENTS
 
+    # fp32 master weights whatever the checkpoint's dtype: transformers 5 loads with
+    # dtype="auto", so a bf16/fp16 base model would otherwise train in half precision
+    # (mixed precision is autocast's job, not the weights').
     return AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=NUM_INTENTS, id2label=dict(ID2LABEL), label2id=dict(LABEL2ID),
-        ignore_mismatched_sizes=True)
+        ignore_mismatched_sizes=True, dtype=torch.float32)
 
 
 def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:

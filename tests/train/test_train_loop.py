@@ -206,3 +206,18 @@ def test_missing_data_folder(tmp_path: Path, train_kwargs: dict) -> None:
     with pytest.raises(DataFileError, match="not a dataset"):
         (tmp_path / "nothing").mkdir()
         run_train(tmp_path / "out", **{**train_kwargs, "data": str(tmp_path / "nothing")})
+
+
+def test_half_precision_base_model_trains_with_fp32_master_weights(
+        tmp_path: Path, tiny_model_dir: Path) -> None:
+    # transformers 5 loads checkpoints with dtype="auto": a bf16 base model on the Hub would
+    # otherwise be fine-tuned in bf16, and mixed precision would have no fp32 master copy.
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    half = tmp_path / "bf16"
+    AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, dtype=torch.bfloat16
+                                                       ).save_pretrained(half)
+    assert weights(half)["classifier.weight"].dtype == torch.bfloat16
+    model = loop._load_model(str(half))
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
