@@ -96,8 +96,7 @@ def _load_from_disk(folder: Path) -> DatasetDict:
 
 def _load_hub(repo_id: str, revision: str | None) -> tuple[DatasetDict, dict[str, Any]]:
     from datasets import load_dataset
-    from huggingface_hub import HfApi
-    from huggingface_hub import constants
+    from huggingface_hub import HfApi, constants
     from huggingface_hub.errors import HTTPError
 
     if repo_id.count("/") != 1 or repo_id.endswith((".json", ".jsonl", "/")):
