@@ -1,7 +1,11 @@
 """TrainConfig: every training option, its default, and its checks, in one place.
 
-Defaults follow the reference training script (3 epochs, batch 32, lr 2e-5, linear schedule,
-10% warmup, weight decay 0.01, seed 42, max length from the contract, dynamic padding).
+Defaults follow the reference training script (batch 32, linear schedule, 10% warmup, weight
+decay 0.01, seed 42, max length from the contract, dynamic padding), except two: lr 1e-4 and
+8 epochs instead of 2e-5 and 3. On our data, whose validation split holds out template lines,
+the reference's pair underfits: a grid (bench/sweep_train.py, chosen by validation macro-F1
+only) gave 91.4% validation accuracy at 3e-5 x 4 epochs and 95.1% at 1e-4 x 8. Pass
+``--learning-rate 2e-5 --epochs 3`` to train as the reference did.
 Kept free of heavy imports so ``hf-pipeline --help`` stays instant.
 """
 
@@ -31,10 +35,10 @@ class TrainConfig:
     revision: str | None = None
     dev_set: str = DEV_SET_PACKAGED
     base_model: str = DEFAULT_BASE_MODEL
-    num_epochs: int = 3
+    num_epochs: int = 8
     batch_size: int = 32
     eval_batch_size: int = 64
-    learning_rate: float = 2e-5
+    learning_rate: float = 1e-4
     lr_scheduler: str = "linear"
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
