@@ -18,7 +18,7 @@ def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "usage: hf-pipeline " + command in out
     if command == "train":
-        assert "(default: 2e-05)" in out and "--resume" in out and "--mixed-precision" in out
+        assert "(default: 0.0001)" in out and "--resume" in out and "--mixed-precision" in out
 
 
 @pytest.fixture(scope="module")
