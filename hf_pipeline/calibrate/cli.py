@@ -70,6 +70,8 @@ def _add_analyze(sub: Any) -> None:
                    help="folder for analysis.json and diagrams (default: MODEL_DIR.calibration)")
     p.add_argument("--allow-unverified", action="store_true",
                    help="analyse a release folder whose checksums do not verify")
+    p.add_argument("--typos", type=int, nargs="?", const=0, metavar="SEED",
+                   help="also analyse the dev set with one typo in every request (seeded)")
     p.add_argument("--batch-size", type=int, default=1,
                    help="queries per model call (default 1: as the runtime)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -110,6 +112,10 @@ def _analysis_sets(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
 
     dev = load_dev_set(args.dev_set)
     sets = {"dev": (list(dev["text"]), list(dev["label"]))}
+    if args.typos is not None:
+        from hf_pipeline.devset.typos import with_one_typo
+
+        sets["dev_typo"] = (with_one_typo(list(dev["text"]), seed=args.typos), sets["dev"][1])
     calibration = None
     if args.data:
         data = load_splits(args.data, revision=args.revision, splits=("validation", "test"))

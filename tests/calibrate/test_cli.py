@@ -167,3 +167,12 @@ def test_test_single_prints_every_intent(release_copy: Path, monkeypatch: pytest
     assert len(chosen) == 1
     assert re.search(rf"^intent: {chosen[0]}  confidence \d\.\d{{4}}  tier: disambiguate$",
                      out, re.M)
+
+
+def test_analyze_with_typos_adds_a_typo_set(release_copy: Path, tiny_dev: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calibrate", "analyze", str(release_copy), "--dev-set", str(tiny_dev),
+                 "--typos", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert list(result["sets"]) == ["dev", "dev_typo"]
+    assert result["sets"]["dev_typo"]["metrics"]["samples"] == 16
