@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.errors import ConfigError, DataFileError
 from hf_pipeline.intents import INTENTS
-from hf_pipeline.io import sha256_file
+from hf_pipeline.io import read_text_rows, sha256_file
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
@@ -209,18 +209,8 @@ def load_dev_set(path: str | Path | None = None) -> Dataset:
 
     path = Path(path) if path is not None else DEV_SET_PATH
     texts, labels = [], []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise DataFileError(path, f"cannot read the dev set ({e.strerror}).") from None
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataFileError(path, f"not JSON ({e.msg}).", line=lineno) from None
-        texts.append(row.get("text", ""))
+    for lineno, row in read_text_rows(path):
+        texts.append(row["text"])
         labels.append(_label_id(row.get("intent"), f"{path}:{lineno}", "intent"))
     if not texts:
         raise DataFileError(path, "the dev set is empty.")

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hf_pipeline.errors import OutputError
+from hf_pipeline.errors import DataFileError, OutputError
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -56,3 +56,30 @@ def sha256_file(path: str | Path, *, chunk: int = 1 << 20) -> str:
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_text_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSON-lines file of objects with a
+    string 'text' field (the dev set, predict's input); errors name the file and the line."""
+    path = Path(path)
+    try:
+        # Only "\n" ends a JSON line: splitlines() would also split at U+2028/U+2029/U+0085,
+        # which json.dumps(ensure_ascii=False) (predict's own output) leaves raw in strings.
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except OSError as e:
+        raise DataFileError(path, f"cannot read ({e.strerror}).") from None
+    except UnicodeDecodeError as e:
+        raise DataFileError(path, f"not UTF-8 ({e.reason} at byte {e.start}).") from None
+    rows = []
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataFileError(path, f"not JSON ({e.msg}).", line=lineno) from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise DataFileError(path, "expected an object with a string 'text' field.",
+                                line=lineno, fix='write lines like {"text": "who calls main"}.')
+        rows.append((lineno, row))
+    return rows

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from hf_pipeline.errors import ConfigError, DataFileError
+from hf_pipeline.errors import ConfigError
+from hf_pipeline.io import read_text_rows
 
 PREDICTION_FIELDS = ("intent", "confidence", "probabilities", "tier", "flags")
 
@@ -49,29 +50,6 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="texts per model call")
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Objects with a string 'text' field, one per non-blank line; errors name the line."""
-    try:
-        # Only "\n" ends a JSON line: splitlines() would also split at U+2028/U+2029/U+0085,
-        # which json.dumps(ensure_ascii=False) (predict's own output) leaves raw in strings.
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataFileError(path, f"cannot read ({e}).") from None
-    rows = []
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataFileError(path, f"not JSON ({e.msg}).", line=lineno) from None
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-            raise DataFileError(path, "expected an object with a string 'text' field.",
-                                line=lineno, fix='write lines like {"text": "who calls main"}.')
-        rows.append(row)
-    return rows
-
-
 def annotate(rows: list[dict[str, Any]], predictions: Iterable[Any], *,
              prefix: str = "") -> list[dict[str, Any]]:
     """Each row with the prediction fields (prefixed) added; a clash with an input field is
@@ -103,7 +81,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     rows = [{"text": t} for t in args.texts]
     if args.input is not None:
-        rows += read_jsonl(args.input)
+        rows += [row for _, row in read_text_rows(args.input)]
     if not rows:
         raise ConfigError("nothing to classify. Fix: pass TEXT arguments or --input FILE.jsonl.")
     classifier = load_classifier(args.model_dir, allow_unverified=args.allow_unverified,

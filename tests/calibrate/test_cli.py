@@ -85,7 +85,7 @@ def test_bad_data_paths_give_one_clear_error(release_copy: Path, tiny_data: Path
     err = capsys.readouterr().err
     assert rc == 2
     expected = ("no such local path, and not a Hub repo id" if bad == "data"
-                else "cannot read the dev set (No such file or directory)")
+                else "cannot read (No such file or directory)")
     assert err.startswith(f"error: {missing}: {expected}")
     assert "Traceback" not in err
     assert (release_copy / TEMPERATURE_FILE).read_bytes() == old
