@@ -12,15 +12,27 @@ from typing import Any
 from hf_pipeline.errors import DataFileError, OutputError
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``."""
-    path = Path(path)
+def temp_file_beside(path: Path) -> tuple[int, str]:
+    """(fd, name) of a new temp file in ``path``'s folder, for a write then ``os.replace``.
+
+    mkstemp makes it 0600; it gets the mode a plain ``open`` would give (0666 less the
+    umask), so a model folder built here is readable by whoever may read the folder."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
         raise OutputError(path, f"cannot write here ({e.strerror}).",
                           fix="choose a writable output location.") from None
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
+    return fd, tmp
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``."""
+    path = Path(path)
+    fd, tmp = temp_file_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hf_pipeline.errors import DataFileError, InvalidValueError, OutputError
+from hf_pipeline.errors import DataFileError, InvalidValueError
 from hf_pipeline.export.config import PRESET_NAMES
+from hf_pipeline.io import temp_file_beside
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +56,8 @@ def quantize(fp32_path: str | Path, out_path: str | Path, *, preset: str) -> Pat
     if not src.is_file():
         raise DataFileError(src, "no fp32 ONNX model to quantize.",
                             fix="export one first with `hf-pipeline export model`.")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        os.close(fd)
-    except OSError as e:
-        raise OutputError(out, f"cannot write here ({e.strerror}).") from None
+    fd, tmp = temp_file_beside(out)
+    os.close(fd)
     try:
         quantize_dynamic(src, tmp, weight_type=QuantType.QInt8, per_channel=spec.per_channel,
                          op_types_to_quantize=list(spec.op_types))
