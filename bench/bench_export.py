@@ -23,10 +23,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hf_pipeline.contract import TOKENIZER_FILE
 from hf_pipeline.export.config import DEFAULT_PRESET, PRESET_NAMES, BenchmarkConfig
 from hf_pipeline.export.stage import FP32_FILE, INT8_FILE
 from hf_pipeline.io import atomic_write_json
+from hf_pipeline.release.layout import TOKENIZER_FILE
 
 BARS = {"size_mb": 24.0, "p50_ms": 1.2, "throughput_vs_fp32": 1.5}
 
@@ -56,7 +56,7 @@ def accuracies(paths: dict[str, Path], tokenizer: Path, data: str) -> dict[str, 
     import numpy as np
 
     from hf_pipeline.export.gate import load_eval_sets
-    from hf_pipeline.export.session import OnnxClassifier, load_tokenizer
+    from hf_pipeline.runtime.onnx import OnnxClassifier, load_tokenizer
 
     sets, _ = load_eval_sets(data)
     tok = load_tokenizer(tokenizer)

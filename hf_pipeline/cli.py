@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from hf_pipeline import __version__
 from hf_pipeline.errors import PipelineError
@@ -25,6 +26,7 @@ STAGE_COMMANDS: tuple[str, ...] = (
     "hf_pipeline.publish.cli",
     "hf_pipeline.train.cli",
     "hf_pipeline.export.cli",
+    "hf_pipeline.release.cli",
     "hf_pipeline.calibrate.cli",
     "hf_pipeline.runtime.cli",
 )
@@ -32,20 +34,15 @@ STAGE_COMMANDS: tuple[str, ...] = (
 log = logging.getLogger("hf_pipeline")
 
 
-def with_default_action(argv: Sequence[str]) -> list[str]:
-    """``COMMAND X ...`` -> ``COMMAND DEFAULT_ACTION X ...`` for a command whose module sets
-    ``DEFAULT_ACTION`` and ``ACTIONS``, when X is neither an action nor -h/--help. Done on
-    argv, because argparse would give options placed before X to the command's parser."""
-    argv = list(argv)
-    at = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
-    module = f"hf_pipeline.{argv[at]}.cli" if at is not None else None
-    if module not in STAGE_COMMANDS or at + 1 >= len(argv):
-        return argv
-    stage = importlib.import_module(module)
-    default, actions = getattr(stage, "DEFAULT_ACTION", None), getattr(stage, "ACTIONS", ())
-    if default is None or argv[at + 1] in (*actions, "-h", "--help"):
-        return argv
-    return [*argv[:at + 1], default, *argv[at + 1:]]
+def _load_trained(folder: Any, **kwargs: Any) -> Any:
+    """Train's PyTorch loader, injected into ``predict``: the runtime stays torch-free."""
+    from hf_pipeline.train.inference import load_trained_classifier
+
+    return load_trained_classifier(folder, **kwargs)
+
+
+# Dependencies handed to a command's ``register`` (this module is the composition root).
+INJECTED: dict[str, dict[str, Any]] = {"hf_pipeline.runtime.cli": {"load_trained": _load_trained}}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,13 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="more logging (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in STAGE_COMMANDS:
-        importlib.import_module(module).register(sub)
+        importlib.import_module(module).register(sub, **INJECTED.get(module, {}))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(with_default_action(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(argv)
     level = max(logging.DEBUG, logging.WARNING - 10 * args.verbose)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -62,3 +62,25 @@ def to_dict(cfg: object) -> dict[str, Any]:
     """A JSON-ready dict of a config dataclass (paths as strings)."""
     out = dataclasses.asdict(cfg)  # type: ignore[call-overload]
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in out.items()}
+
+
+def default_of(cls: type, name: str) -> Any:
+    """The default of field ``name`` of config class ``cls`` (its only home)."""
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name == name:
+            if f.default is not dataclasses.MISSING:
+                return f.default
+            if f.default_factory is not dataclasses.MISSING:
+                return f.default_factory()
+            raise ConfigError(f"{cls.__name__}.{name} has no default.")
+    raise ConfigError(f"{cls.__name__} has no option {name!r}.")
+
+
+def help_default(cls: type, name: str) -> str:
+    """' (default: X)' for --help text, read from the config class; '' for a None default."""
+    value = default_of(cls, name)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, tuple):
+        value = " ".join(str(v) for v in value)
+    return f" (default: {value})"

@@ -1,26 +1,17 @@
-"""Facts of the sqry-nl model folder (../shared/docs/artifact-contract.md) used across stages.
+"""Facts every stage shares: the runtime's contract and the pipeline's own fixed choices.
 
-Labels and their order live in ``hf_pipeline.intents``; everything else the runtime relies
-on lives here, so training, export, calibration and inference cannot drift apart.
+Labels and their order live in ``hf_pipeline.intents``; the model folder's file names and
+format belong to ``hf_pipeline.release``. Everything else that more than one stage relies on
+lives here, once, so training, export, calibration and inference cannot drift apart.
 """
 
 from __future__ import annotations
-
-from hf_pipeline.intents import INTENTS
 
 # One truncation limit everywhere: training, export parity, calibration, inference.
 # Written into the release folder (config.json / manifest.json) as well.
 MAX_LENGTH = 128
 
 DEFAULT_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-
-ONNX_FILE = "intent_classifier.onnx"
-TOKENIZER_FILE = "tokenizer.json"
-CONFIG_FILE = "config.json"
-TEMPERATURE_FILE = "temperature.json"
-VERSION_FILE = "version.txt"
-CHECKSUMS_FILE = "checksums.json"
-MANIFEST_FILE = "manifest.json"
 
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 ONNX_OUTPUT = "logits"
@@ -29,8 +20,18 @@ ONNX_OUTPUT = "logits"
 EXECUTE_THRESHOLD = 0.85
 CONFIRM_THRESHOLD = 0.65
 
+# The generated dataset: its splits, its files, and the size a training set must reach.
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+DEV = "dev"  # the human-written dev set, reported next to the splits
+DATASET_JSON = "dataset.json"
+DATASET_DICT_DIR = "dataset_dict"
+MIN_SAMPLES_PER_INTENT = 1000
+
+# Bounds of the temperature search (and of a temperature.json we accept as sane).
+T_MIN, T_MAX = 0.05, 20.0
+
 __all__ = [
-    "CHECKSUMS_FILE", "CONFIG_FILE", "CONFIRM_THRESHOLD", "DEFAULT_BASE_MODEL",
-    "EXECUTE_THRESHOLD", "INTENTS", "MANIFEST_FILE", "MAX_LENGTH", "ONNX_FILE",
-    "ONNX_INPUTS", "ONNX_OUTPUT", "TEMPERATURE_FILE", "TOKENIZER_FILE", "VERSION_FILE",
+    "CONFIRM_THRESHOLD", "DATASET_DICT_DIR", "DATASET_JSON", "DEFAULT_BASE_MODEL", "DEV",
+    "EXECUTE_THRESHOLD", "MAX_LENGTH", "MIN_SAMPLES_PER_INTENT", "ONNX_INPUTS", "ONNX_OUTPUT",
+    "SPLITS", "T_MAX", "T_MIN",
 ]

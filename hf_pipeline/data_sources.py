@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hf_pipeline.contract import DATASET_DICT_DIR, DATASET_JSON, DEV, SPLITS
 from hf_pipeline.errors import ConfigError, DataFileError
-from hf_pipeline.intents import INTENTS
+from hf_pipeline.hub_client import hub_endpoint, hub_errors
+from hf_pipeline.intents import INTENTS, check_label_order
 from hf_pipeline.io import read_text_rows, sha256_file
 
 if TYPE_CHECKING:
@@ -23,10 +25,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REQUIRED_SPLITS: tuple[str, ...] = ("train", "validation", "test")
 DEV_SET_PATH = Path(__file__).parent / "devset" / "human_dev.jsonl"
-DATASET_JSON = "dataset.json"
-DATASET_DICT_DIR = "dataset_dict"
+
+# An evaluation set as every stage uses it: (texts, gold label ids).
+TextSet = tuple[list[str], list[int]]
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def class_label() -> Any:
 
 
 def load_splits(source: str | Path, *, revision: str | None = None,
-                splits: Sequence[str] = REQUIRED_SPLITS) -> LoadedSplits:
+                splits: Sequence[str] = SPLITS) -> LoadedSplits:
     """Load ``splits`` from a generator folder, a ``save_to_disk`` folder, a dataset.json,
     or a Hub dataset repo id at ``revision``; validate labels and emptiness."""
     path = Path(source)
@@ -96,21 +98,20 @@ def _load_from_disk(folder: Path) -> DatasetDict:
 
 def _load_hub(repo_id: str, revision: str | None) -> tuple[DatasetDict, dict[str, Any]]:
     from datasets import load_dataset
-    from huggingface_hub import HfApi, constants
-    from huggingface_hub.errors import HTTPError
+    from huggingface_hub import HfApi
 
     if repo_id.count("/") != 1 or repo_id.endswith((".json", ".jsonl", "/")):
         raise DataFileError(repo_id, "no such local path, and not a Hub repo id (namespace/name).",
                             fix="check the path, or use a dataset repo id like user/sqry-intents.")
-    try:
+    with hub_errors(f"{repo_id}: no such local path; dataset {repo_id}@{revision or 'main'}"):
         sha = HfApi().dataset_info(repo_id, revision=revision).sha
-        dataset = load_dataset(repo_id, revision=sha)
-    except (HTTPError, OSError) as e:  # HTTP errors, no connection, offline mode
-        raise DataFileError(repo_id, f"no such local path, and the Hub at "
-                            f"{constants.ENDPOINT} cannot give it at revision {revision!r} "
-                            f"({type(e).__name__}: {e})",
-                            fix="check the path; for a Hub repo, the repo id, the tag/commit "
-                            "and HF_ENDPOINT/HF_TOKEN.") from None
+        try:
+            dataset = load_dataset(repo_id, revision=sha)
+        except OSError as e:  # datasets' own wrapper of download errors
+            raise DataFileError(repo_id, f"the Hub at {hub_endpoint()} cannot give it at "
+                                f"revision {revision!r} ({type(e).__name__}: {e})",
+                                fix="check the repo id, the tag/commit and HF_ENDPOINT/HF_TOKEN."
+                                ) from None
     log.info("loaded %s at %s (commit %s)", repo_id, revision or "main", sha)
     return dataset, {"source": repo_id, "revision": revision, "sha": sha}
 
@@ -180,12 +181,9 @@ def _validated(dataset: DatasetDict, source: str, splits: Sequence[str]) -> Data
 def _with_label(split: Dataset, source: str, name: str, class_label_type: type) -> Dataset:
     feature = split.features.get("label")
     if isinstance(feature, class_label_type):
-        if list(feature.names) != list(INTENTS):
-            raise DataFileError(
-                source, f"split {name!r}: label order {list(feature.names)} differs from the "
-                f"runtime's {list(INTENTS)}.",
-                fix="regenerate the data with this version of hf_pipeline; the sqry-nl runtime "
-                "maps logit index to intent by that fixed order.")
+        check_label_order(list(feature.names), where=source, field=f"split {name!r}: label",
+                          fix="regenerate the data with this version of hf_pipeline; the "
+                          "sqry-nl runtime maps logit index to intent by that fixed order.")
         return split
     if "intent" in split.column_names:
         ids = [_label_id(v, source, f"{name}[{i}].intent")
@@ -216,3 +214,23 @@ def load_dev_set(path: str | Path | None = None) -> Dataset:
         raise DataFileError(path, "the dev set is empty.")
     features = Features({"text": Value("string"), "label": class_label()})
     return Dataset.from_dict({"text": texts, "label": labels}, features=features)
+
+
+def load_eval_sets(data: str | Path | None, *, revision: str | None = None,
+                   splits: Sequence[str] = ("test",), dev_set: str | Path | None = None,
+                   with_dev: bool = True) -> tuple[dict[str, TextSet], dict[str, Any]]:
+    """The one loader of evaluation sets: ``splits`` of ``data`` (in that order), then the
+    human dev set as ``dev``; plus where they came from, for the stage's report."""
+    sets: dict[str, TextSet] = {}
+    provenance: dict[str, Any] = {}
+    if data is not None and splits:
+        loaded = load_splits(data, revision=revision, splits=splits)
+        sets = {name: (list(loaded.dataset[name]["text"]), list(loaded.dataset[name]["label"]))
+                for name in splits}
+        provenance.update(loaded.provenance)
+    if with_dev:
+        dev_path = Path(dev_set) if dev_set is not None else DEV_SET_PATH
+        dev = load_dev_set(dev_path)
+        sets[DEV] = (list(dev["text"]), list(dev["label"]))
+        provenance.update(dev_set=str(dev_path), dev_set_sha256=sha256_file(dev_path))
+    return sets, provenance

@@ -1,6 +1,9 @@
 """Errors a user can act on: each names the file or field, the value, and the fix.
 
 The CLI prints ``str(error)`` and exits non-zero; a traceback only with HF_PIPELINE_DEBUG=1.
+Exit codes: 2 for a usage or input error (``PipelineError``), 1 for a check that ran and
+failed (``CheckFailedError``: ONNX parity, the INT8 accuracy gate, checksums, a refused
+publish).
 """
 
 from __future__ import annotations
@@ -12,6 +15,16 @@ class PipelineError(Exception):
     """Base class: a message meant for the person running the pipeline."""
 
     exit_code = 2
+
+
+class CheckFailedError(PipelineError):
+    """A check ran and failed: the input was well-formed, the result is not acceptable."""
+
+    exit_code = 1
+
+
+class HubError(PipelineError, OSError):
+    """The Hub could not be reached, refused the token, or refused the request."""
 
 
 class ConfigError(PipelineError, ValueError):

@@ -33,6 +33,25 @@ def intent_id(label: str, *, where: str = "intent") -> int:
             where, label, f"one of {', '.join(INTENTS)} (case-sensitive)"
         ) from None
 
+
+def check_label_order(labels: object, *, where: object, field: str, fix: str) -> None:
+    """The one check that ``labels`` (a list, or an index -> label mapping with int or str
+    keys) is the runtime's eight intents in the runtime's order: the sqry-nl runtime maps
+    logit index -> intent by a fixed table, so any other order silently mislabels."""
+    from hf_pipeline.errors import DataFileError
+
+    if isinstance(labels, dict):
+        found = [labels.get(i, labels.get(str(i))) for i in range(len(labels))]
+    elif isinstance(labels, (list, tuple)):
+        found = list(labels)
+    else:
+        raise DataFileError(str(where), f"{field}: the labels are a {type(labels).__name__}, "
+                            "expected a list or an index -> label object.", fix=fix)
+    if found != list(INTENTS):
+        raise DataFileError(str(where), f"{field}: the labels are {found}, the runtime's order "
+                            f"is {list(INTENTS)}.", fix=fix)
+
+
 # What each intent means (../shared/docs/intents.md), for cards and the demo.
 DESCRIPTIONS: dict[str, str] = {
     "SymbolQuery": "definitions of symbols by name, kind, language, path, visibility or a "

@@ -3,4 +3,6 @@
 pytest_plugins = [
     "fixtures.tiny_model",
     "fixtures.hub_server",
+    "fixtures.tiny_release",
+    "fixtures.tiny_export",
 ]

@@ -21,7 +21,7 @@ from hf_pipeline.calibrate.metrics import reliability_bins, set_metrics
 from hf_pipeline.calibrate.stage import LogitSet
 from hf_pipeline.contract import EXECUTE_THRESHOLD
 from hf_pipeline.intents import AMBIGUOUS, INTENTS
-from hf_pipeline.runtime.classifier import softmax, tier_for
+from hf_pipeline.runtime.classifier import IntentClassifier, softmax, tier_for
 
 log = logging.getLogger(__name__)
 
@@ -93,20 +93,17 @@ def analyze_set(name: str, texts: Sequence[str], logits: np.ndarray, labels: np.
             "bins": [b.to_dict() for b in reliability_bins(p, labels, bins=bins)]}
 
 
-def analyze(model_dir: str | Path, *, sets: Mapping[str, tuple[Sequence[str], Sequence[int]]],
-            out_dir: str | Path, calibration: tuple[Sequence[str], Sequence[int]] | None = None,
-            allow_unverified: bool = False, batch_size: int = 1,
+def analyze(classifier: IntentClassifier, *,
+            sets: Mapping[str, tuple[Sequence[str], Sequence[int]]], out_dir: str | Path,
+            calibration: tuple[Sequence[str], Sequence[int]] | None = None,
             bins: int = ECE_BINS) -> dict[str, Any]:
-    """Analyse ``model_dir`` (release or trained folder) on ``sets``; write analysis.json and
-    one reliability diagram per set into ``out_dir``. Returns the analysis."""
+    """Analyse ``classifier`` (a release or a trained folder behind the runtime's API) on
+    ``sets``; write analysis.json and one reliability diagram per set into ``out_dir``."""
     from hf_pipeline.calibrate.diagrams import Panel, reliability_diagram
     from hf_pipeline.calibrate.metrics import SetMetrics
     from hf_pipeline.io import atomic_write_json
-    from hf_pipeline.runtime.classifier import load_classifier
-
     out_dir = Path(out_dir)
-    classifier = load_classifier(model_dir, allow_unverified=allow_unverified, threads=0,
-                                 batch_size=batch_size)
+    model_dir = classifier.source or "model"
     t = classifier.temperature
     logit_sets = {name: (classifier.logits(texts), np.asarray(labels, dtype=np.int64))
                   for name, (texts, labels) in sets.items()}

@@ -1,8 +1,4 @@
-"""``hf-pipeline calibrate [run] RELEASE_DIR --data DATA``, ``calibrate analyze`` and
-``calibrate test-single``.
-
-``run`` is the default action, so the stage reads as one verb: ``calibrate RELEASE_DIR``.
-"""
+"""``hf-pipeline calibrate fit``, ``calibrate analyze`` and ``calibrate test-single``."""
 
 from __future__ import annotations
 
@@ -11,12 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hf_pipeline.calibrate.config import CalibrateConfig
+from hf_pipeline.config import help_default
 from hf_pipeline.runtime.cli import add_model_options
-
-# Read by hf_pipeline.cli: `calibrate X ...` means `calibrate run X ...` unless X is one of
-# ACTIONS (or -h), whatever order the options come in.
-DEFAULT_ACTION = "run"
-ACTIONS = ("run", "analyze", "test-single")
 
 
 def register(subparsers: Any) -> None:
@@ -24,11 +17,9 @@ def register(subparsers: Any) -> None:
         "calibrate", help="fit the temperature of a release folder; analyse confidences",
         description="Temperature scaling of a release folder (INT8 ONNX): T is fitted by NLL "
         "on the calibration split (validation), reported on the template test split and the "
-        "human dev set, written to temperature.json; the checksums are refreshed.",
-        epilog="`hf-pipeline calibrate RELEASE_DIR --data DATA` is short for `calibrate run "
-        "RELEASE_DIR --data DATA`.")
+        "human dev set, written to temperature.json; the checksums are refreshed.")
     sub = p.add_subparsers(dest="calibrate_command", metavar="ACTION", required=True)
-    _add_run(sub)
+    _add_fit(sub)
     _add_analyze(sub)
     _add_test_single(sub)
 
@@ -41,20 +32,21 @@ def _add_data_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--dev-set", help="human dev set JSONL (default: the packaged one)")
 
 
-def _add_run(sub: Any) -> None:
-    p = sub.add_parser("run", help="fit T on a release folder (the default action)",
-                       description="Fit T, write temperature.json into RELEASE_DIR, refresh "
-                       "its checksums; diagrams and calibration_report.json go to --report-dir.")
-    p.add_argument("release_dir", type=Path, metavar="RELEASE_DIR",
-                   help="folder written by `hf-pipeline release`")
+def _add_fit(sub: Any) -> None:
+    p = sub.add_parser("fit", help="fit T on a release folder and write it into the folder",
+                       description="Fit T, write temperature.json into the model folder and "
+                       "refresh its checksums (one atomic step); diagrams and "
+                       "calibration_report.json go to --report-dir.")
+    p.add_argument("--model", "-m", type=Path, required=True, metavar="FOLDER",
+                   help="model folder written by `hf-pipeline release`")
     _add_data_options(p, required=True)
     p.add_argument("--config", type=Path, help="YAML/JSON file of CalibrateConfig options")
     p.add_argument("--report-dir", type=Path,
-                   help="where diagrams and the report go (default: RELEASE_DIR.calibration)")
-    p.add_argument("--batch-size", type=int,
-                   help="queries per model call (default 1: unpadded, as the runtime)")
+                   help="where diagrams and the report go (default: FOLDER.reports)")
+    p.add_argument("--batch-size", type=int, help="queries per model call (1: unpadded, as "
+                   "the runtime)" + help_default(CalibrateConfig, "batch_size"))
     p.add_argument("--json", action="store_true", help="print temperature.json, not a table")
-    p.set_defaults(func=run_calibrate)
+    p.set_defaults(func=run_fit)
 
 
 def _add_analyze(sub: Any) -> None:
@@ -63,17 +55,12 @@ def _add_analyze(sub: Any) -> None:
                        "(and the test split of --data): per-intent accuracy and mean "
                        "confidence, tiers, confident mistakes, reliability diagram; with "
                        "--data also single vs per-class temperature.")
-    p.add_argument("model_dir", type=Path, metavar="MODEL_DIR",
-                   help="release folder or trained model folder")
+    add_model_options(p, trained=True, batch_size=1)
     _add_data_options(p, required=False)
     p.add_argument("--output", "-o", type=Path,
-                   help="folder for analysis.json and diagrams (default: MODEL_DIR.calibration)")
-    p.add_argument("--allow-unverified", action="store_true",
-                   help="analyse a release folder whose checksums do not verify")
+                   help="folder for analysis.json and diagrams (default: FOLDER.reports)")
     p.add_argument("--typos", type=int, nargs="?", const=0, metavar="SEED",
                    help="also analyse the dev set with one typo in every request (seeded)")
-    p.add_argument("--batch-size", type=int, default=1,
-                   help="queries per model call (default 1: as the runtime)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=run_analyze)
 
@@ -84,65 +71,68 @@ def _add_test_single(sub: Any) -> None:
                        "token_type_ids when the graph declares it) and print every intent's "
                        "logit and probability at the folder's T.")
     p.add_argument("text", help="the query")
-    add_model_options(p)
+    add_model_options(p, trained=True, batch_size=1)
     p.set_defaults(func=run_test_single)
 
 
-def run_calibrate(args: argparse.Namespace) -> int:
-    from hf_pipeline.calibrate.config import CalibrateConfig
-    from hf_pipeline.calibrate.stage import default_report_dir, format_table
+def _load(args: argparse.Namespace) -> Any:
+    from hf_pipeline.runtime.classifier import load_classifier
+    from hf_pipeline.train.inference import load_trained_classifier
+
+    return load_classifier(args.model, allow_unverified=args.allow_unverified,
+                           threads=args.threads, batch_size=args.batch_size,
+                           load_trained=load_trained_classifier)
+
+
+def run_fit(args: argparse.Namespace) -> int:
+    from hf_pipeline.calibrate.stage import calibrate, format_table
     from hf_pipeline.config import resolve
-    from hf_pipeline.export.release import read_temperature
+    from hf_pipeline.release.layout import reports_dir
+    from hf_pipeline.release.temperature import read_temperature
 
     overrides = {"data": args.data, "revision": args.revision, "dev_set": args.dev_set,
                  "report_dir": args.report_dir, "batch_size": args.batch_size}
     cfg = resolve(CalibrateConfig, config_file=args.config, overrides=overrides)
-    from hf_pipeline.calibrate.stage import calibrate
-
-    path = calibrate(args.release_dir, cfg=cfg)
+    path = calibrate(args.model, cfg=cfg)
     document = read_temperature(path)
     print(json.dumps(document, indent=2) if args.json else format_table(document))
-    report_dir = cfg.report_dir or default_report_dir(args.release_dir)
+    report_dir = cfg.report_dir or reports_dir(args.model)
     print(f"wrote {path} and refreshed checksums; diagrams and report in {report_dir}")
     return 0
 
 
 def _analysis_sets(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
-    from hf_pipeline.data_sources import load_dev_set, load_splits
+    from hf_pipeline.contract import DEV
+    from hf_pipeline.data_sources import load_eval_sets
 
-    dev = load_dev_set(args.dev_set)
-    sets = {"dev": (list(dev["text"]), list(dev["label"]))}
+    splits = ("validation", "test") if args.data else ()
+    sets, _ = load_eval_sets(args.data, revision=args.revision, splits=splits,
+                             dev_set=args.dev_set)
+    calibration = sets.pop("validation", None)
     if args.typos is not None:
         from hf_pipeline.devset.typos import with_one_typo
 
-        sets["dev_typo"] = (with_one_typo(list(dev["text"]), seed=args.typos), sets["dev"][1])
-    calibration = None
-    if args.data:
-        data = load_splits(args.data, revision=args.revision, splits=("validation", "test"))
-        test, val = data.dataset["test"], data.dataset["validation"]
-        sets = {"test": (list(test["text"]), list(test["label"])), **sets}
-        calibration = (list(val["text"]), list(val["label"]))
+        sets["dev_typo"] = (with_one_typo(sets[DEV][0], seed=args.typos), sets[DEV][1])
     return sets, calibration
 
 
 def run_analyze(args: argparse.Namespace) -> int:
     from hf_pipeline.calibrate.analyze import analyze, format_analysis
-    from hf_pipeline.calibrate.stage import default_report_dir
+    from hf_pipeline.release.layout import reports_dir
 
     sets, calibration = _analysis_sets(args)
-    out_dir = args.output or default_report_dir(args.model_dir)
-    result = analyze(args.model_dir, sets=sets, out_dir=out_dir, calibration=calibration,
-                     allow_unverified=args.allow_unverified, batch_size=args.batch_size)
+    classifier = _load(args)
+    out_dir = args.output or reports_dir(args.model)
+    result = analyze(classifier, sets=sets, out_dir=out_dir, calibration=calibration)
     print(json.dumps(result, indent=2) if args.json else format_analysis(result))
     return 0
 
 
 def run_test_single(args: argparse.Namespace) -> int:
-    from hf_pipeline.runtime.classifier import load_classifier, softmax
+    from hf_pipeline.runtime.classifier import softmax
     from hf_pipeline.runtime.hygiene import clean
 
-    classifier = load_classifier(args.model_dir, allow_unverified=args.allow_unverified,
-                                 threads=args.threads, batch_size=1)
+    classifier = _load(args)
     prediction = classifier.predict([args.text])[0]
     cleaned = clean(args.text).text
     inputs = ", ".join(classifier.input_names) or "PyTorch tokenizer output"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from hf_pipeline.contract import SPLITS, T_MAX, T_MIN
 from hf_pipeline.errors import InvalidValueError
 
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
 ECE_BINS = 15  # the choice; netcal's default is 10
 
 
@@ -29,10 +29,10 @@ class CalibrateConfig:
     batch_size: int = 1
     # onnxruntime threads for this batch work (0 = one per core); results do not depend on it.
     threads: int = 0
-    t_min: float = 0.05
-    t_max: float = 20.0
+    t_min: float = T_MIN
+    t_max: float = T_MAX
     # Diagrams and calibration_report.json (never inside the release folder, which must
-    # hold exactly the contract's files); None = "<release_dir>.calibration" beside it.
+    # hold exactly the contract's files); None = the reports folder "<release_dir>.reports".
     report_dir: Path | None = None
 
     def __post_init__(self) -> None:

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from hf_pipeline.contract import T_MAX, T_MIN
+
 log = logging.getLogger(__name__)
 
 
@@ -58,7 +60,7 @@ def _inputs(logits: np.ndarray, labels: Sequence[int] | np.ndarray
 
 
 def fit_temperature(logits: np.ndarray, labels: Sequence[int] | np.ndarray, *,
-                    t_min: float = 0.05, t_max: float = 20.0) -> TemperatureFit:
+                    t_min: float = T_MIN, t_max: float = T_MAX) -> TemperatureFit:
     """The NLL-minimising temperature in [t_min, t_max]."""
     from scipy.optimize import minimize_scalar
 
@@ -85,7 +87,7 @@ def fit_temperature(logits: np.ndarray, labels: Sequence[int] | np.ndarray, *,
 
 
 def fit_class_temperatures(logits: np.ndarray, labels: Sequence[int] | np.ndarray, *,
-                           t_min: float = 0.05, t_max: float = 20.0) -> np.ndarray:
+                           t_min: float = T_MIN, t_max: float = T_MAX) -> np.ndarray:
     """One temperature per class (logit k divided by T_k), NLL-minimising, by L-BFGS-B on
     log T from T = 1 with an analytic gradient; deterministic."""
     from scipy.optimize import minimize

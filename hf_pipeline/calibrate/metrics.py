@@ -28,6 +28,8 @@ class SetMetrics:
     mce: float
     nll: float
     brier: float
+    # Mean F1 over the eight intents (an intent with no sample and no prediction counts 0).
+    macro_f1: float
     # Wrong predictions the runtime would execute (confidence >= EXECUTE_THRESHOLD).
     confident_errors: int
 
@@ -107,6 +109,15 @@ def reliability_bins(probs: np.ndarray, labels: Sequence[int] | np.ndarray, *,
     return out
 
 
+def macro_f1(probs: np.ndarray, labels: Sequence[int] | np.ndarray) -> float:
+    """Macro-F1 of the top label over all eight intents (as training reports it)."""
+    from sklearn.metrics import f1_score
+
+    p, y = _checked(probs, labels)
+    return float(f1_score(y, p.argmax(axis=1), labels=list(range(p.shape[1])),
+                          average="macro", zero_division=0))
+
+
 def set_metrics(probs: np.ndarray, labels: Sequence[int] | np.ndarray, *,
                 bins: int = ECE_BINS) -> SetMetrics:
     """All metrics of one set at once."""
@@ -115,4 +126,5 @@ def set_metrics(probs: np.ndarray, labels: Sequence[int] | np.ndarray, *,
     return SetMetrics(samples=len(y), accuracy=float(correct.mean()),
                       mean_confidence=float(conf.mean()), ece=ece(p, y, bins=bins),
                       mce=mce(p, y, bins=bins), nll=nll(p, y), brier=brier(p, y),
+                      macro_f1=macro_f1(p, y),
                       confident_errors=int(((conf >= EXECUTE_THRESHOLD) & ~correct).sum()))

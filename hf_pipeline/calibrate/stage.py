@@ -1,5 +1,6 @@
 """The calibration stage over a release folder: fit T on the calibration split, report on the
-template test split and the human dev set, write temperature.json, refresh the checksums.
+template test split and the human dev set, then update the folder (temperature.json, manifest
+and checksums) in one atomic step through ``hf_pipeline.release``.
 
 The model is run through ``IntentClassifier`` (the runtime's loader: checksums verified
 first, the same input hygiene and tokenizer, one unpadded query per run by default), so the
@@ -9,7 +10,7 @@ logits T is fitted on are the ones the runtime will divide by T.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,10 +27,12 @@ from hf_pipeline.calibrate.metrics import (
     set_metrics,
 )
 from hf_pipeline.config import to_dict
-from hf_pipeline.contract import MAX_LENGTH, ONNX_FILE, TEMPERATURE_FILE
-from hf_pipeline.errors import DataFileError
+from hf_pipeline.contract import DEV, MAX_LENGTH
+from hf_pipeline.data_sources import TextSet
+from hf_pipeline.errors import OutputError
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.io import atomic_write_json
+from hf_pipeline.release.layout import CALIBRATION_REPORT, is_inside, reports_dir
 from hf_pipeline.runtime.classifier import softmax
 
 if TYPE_CHECKING:
@@ -37,12 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REPORT_FILE = "calibration_report.json"
-DEV = "dev"
 CHUNK = 256  # texts per progress-bar step
 
-# A set as the model sees it (texts, gold ids) and as calibration uses it (logits, gold ids).
-TextSet = tuple[Sequence[str], Sequence[int]]
+# A set as calibration uses it: (logits, gold ids).
 LogitSet = tuple[np.ndarray, np.ndarray]
 
 
@@ -126,19 +126,12 @@ def temperature_document(result: CalibrationResult, *, cfg: CalibrateConfig,
 
 
 def load_text_sets(cfg: CalibrateConfig) -> tuple[dict[str, TextSet], dict[str, Any]]:
-    """The calibration split, the report splits and the dev set, via the shared loaders."""
-    from hf_pipeline.data_sources import DEV_SET_PATH, load_dev_set, load_splits
-    from hf_pipeline.io import sha256_file
+    """The calibration split, the report splits and the dev set, via the shared loader."""
+    from hf_pipeline.data_sources import load_eval_sets
 
-    names = (cfg.calibration_split, *cfg.report_splits)
-    loaded = load_splits(cfg.data, revision=cfg.revision, splits=names)
-    dev_path = Path(cfg.dev_set) if cfg.dev_set is not None else DEV_SET_PATH
-    dev = load_dev_set(dev_path)
-    sets = {name: (list(loaded.dataset[name]["text"]), list(loaded.dataset[name]["label"]))
-            for name in names}
-    sets[DEV] = (list(dev["text"]), list(dev["label"]))
-    provenance = {**loaded.provenance, "dev_set": str(dev_path),
-                  "dev_set_sha256": sha256_file(dev_path)}
+    sets, provenance = load_eval_sets(cfg.data, revision=cfg.revision,
+                                      splits=(cfg.calibration_split, *cfg.report_splits),
+                                      dev_set=cfg.dev_set)
     fitted = set(sets[cfg.calibration_split][0])
     for name in (*cfg.report_splits, DEV):
         shared = len(fitted.intersection(sets[name][0]))
@@ -164,13 +157,6 @@ def run_logits(classifier: IntentClassifier, sets: Mapping[str, TextSet]) -> dic
     return out
 
 
-def default_report_dir(release_dir: Path) -> Path:
-    # Resolved first: for "." (or "x/..") the unresolved parent is the folder itself, and
-    # the report would land inside the release folder as ".calibration".
-    release_dir = Path(release_dir).resolve()
-    return release_dir.parent / f"{release_dir.name}.calibration"
-
-
 def write_report(result: CalibrationResult, report_dir: Path, *, cfg: CalibrateConfig,
                  document: Mapping[str, Any]) -> dict[str, Path]:
     """Reliability diagrams (before | after) per report set, and calibration_report.json."""
@@ -184,7 +170,7 @@ def write_report(result: CalibrationResult, report_dir: Path, *, cfg: CalibrateC
         diagrams[name] = reliability_diagram(
             report_dir / f"reliability_{name}.png", panels,
             title=f"Reliability on {name} (T fitted on {result.calibration_set})")
-    atomic_write_json(report_dir / REPORT_FILE, {
+    atomic_write_json(report_dir / CALIBRATION_REPORT, {
         **document, "config": to_dict(cfg),
         "bins": {name: {"before": [b.to_dict() for b in result.bins_before[name]],
                         "after": [b.to_dict() for b in result.bins_after[name]]}
@@ -193,21 +179,20 @@ def write_report(result: CalibrationResult, report_dir: Path, *, cfg: CalibrateC
     return diagrams
 
 
-def check_int8(onnx_path: Path) -> None:
-    from hf_pipeline.export.quantize import quantization_summary
-
-    if quantization_summary(onnx_path)["int8_matmuls"] == 0:
-        raise DataFileError(onnx_path, "not an INT8 model; calibration must see the logits "
-                            "of the model that ships.", fix="calibrate the release folder "
-                            "built by `hf-pipeline release`.")
-
-
 def calibrate(release_dir: str | Path, *, cfg: CalibrateConfig) -> Path:
     """Calibrate the release folder in place; returns its temperature.json."""
-    from hf_pipeline.export.release import write_checksums
+    from hf_pipeline.release.folder import update_folder
+    from hf_pipeline.release.int8 import check_int8
+    from hf_pipeline.release.layout import ONNX_FILE, TEMPERATURE_FILE
+    from hf_pipeline.release.temperature import temperature_bytes
     from hf_pipeline.runtime.classifier import IntentClassifier
 
     release_dir = Path(release_dir)
+    report_dir = cfg.report_dir or reports_dir(release_dir)
+    if is_inside(report_dir, release_dir):
+        raise OutputError(report_dir, "is inside the model folder, whose files are fixed by "
+                          "the contract.", fix="choose a --report-dir outside it (default: "
+                          f"{reports_dir(release_dir)}).")
     classifier = IntentClassifier.from_dir(release_dir, threads=cfg.threads,
                                            batch_size=cfg.batch_size)
     check_int8(release_dir / ONNX_FILE)
@@ -217,10 +202,9 @@ def calibrate(release_dir: str | Path, *, cfg: CalibrateConfig) -> Path:
     result = calibrate_logits(calibration, logit_sets, cfg=cfg)
     document = temperature_document(result, cfg=cfg, provenance=provenance)
     log.info("calibration:\n%s", format_table(document))
-    report_dir = cfg.report_dir or default_report_dir(release_dir)
     write_report(result, report_dir, cfg=cfg, document=document)
-    path = atomic_write_json(release_dir / TEMPERATURE_FILE, document)
-    write_checksums(release_dir)
+    update_folder(release_dir, {TEMPERATURE_FILE: temperature_bytes(document)})
+    path = release_dir / TEMPERATURE_FILE
     log.info("wrote %s (T = %.4f) and refreshed the checksums; diagrams in %s", path,
              result.fit.temperature, report_dir)
     return path

@@ -12,22 +12,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hf_pipeline.errors import PipelineError
+from hf_pipeline.data_sources import TextSet
+from hf_pipeline.errors import CheckFailedError, PipelineError
 from hf_pipeline.export.config import ExportConfig
 from hf_pipeline.intents import INTENTS
 
 if TYPE_CHECKING:
-    from hf_pipeline.export.session import OnnxClassifier
+    from hf_pipeline.runtime.onnx import OnnxClassifier
 
 log = logging.getLogger(__name__)
 
 MAX_EXAMPLES = 10  # regressions listed per set (fp32 right, INT8 wrong)
 
-# An evaluation set: (texts, gold label ids).
-EvalSet = tuple[Sequence[str], Sequence[int]]
+EvalSet = TextSet
 
 
-class AccuracyGateError(PipelineError, ValueError):
+class AccuracyGateError(CheckFailedError, ValueError):
     """INT8 accuracy fell more than the budget below fp32; ``report`` has the details."""
 
     def __init__(self, message: str, report: GateReport) -> None:
@@ -123,29 +123,10 @@ def _failure_message(report: GateReport, int8_path: Path) -> str:
     return "\n".join(lines)
 
 
-def load_eval_sets(data: str | Path, *, revision: str | None = None,
-                   dev_set: str | Path | None = None
-                   ) -> tuple[dict[str, EvalSet], dict[str, Any]]:
-    """The template test split of ``data`` and the human dev set, via the shared loaders;
-    plus where they came from (recorded in the export report and the release)."""
-    from hf_pipeline.data_sources import DEV_SET_PATH, load_dev_set, load_splits
-    from hf_pipeline.io import sha256_file
-
-    loaded = load_splits(data, revision=revision, splits=("test",))
-    test = loaded.dataset["test"]
-    dev = load_dev_set(dev_set)
-    dev_path = Path(dev_set) if dev_set is not None else DEV_SET_PATH
-    provenance = {**loaded.provenance, "dev_set": str(dev_path),
-                  "dev_set_sha256": sha256_file(dev_path)}
-    sets = {"test": (list(test["text"]), list(test["label"])),
-            "dev": (list(dev["text"]), list(dev["label"]))}
-    return sets, provenance
-
-
 def run_gate(fp32_path: str | Path, int8_path: str | Path, *, tokenizer: str | Path,
              sets: Mapping[str, EvalSet], cfg: ExportConfig | None = None) -> GateReport:
     """The gate over model files (fp32 and INT8 ONNX) and a tokenizer.json."""
-    from hf_pipeline.export.session import OnnxClassifier, load_tokenizer
+    from hf_pipeline.runtime.onnx import OnnxClassifier, load_tokenizer
 
     cfg = cfg or ExportConfig()
     tok = load_tokenizer(tokenizer)

@@ -80,7 +80,7 @@ def verify_onnx(path: str | Path) -> VerifyReport:
     import onnx
 
     from hf_pipeline.export.onnx_export import ExportError, check_graph
-    from hf_pipeline.export.quantize import quantization_summary
+    from hf_pipeline.release.int8 import quantization_summary
 
     path = Path(path)
     if not path.is_file():
@@ -161,7 +161,7 @@ class BenchReport:
 def benchmark(path: str | Path, *, tokenizer: str | Path | Tokenizer,
               cfg: BenchmarkConfig | None = None) -> BenchReport:
     """Single-query latency (with and without tokenization) and batch throughput."""
-    from hf_pipeline.export.session import encode, load_tokenizer, make_session
+    from hf_pipeline.runtime.onnx import encode, load_tokenizer, make_session
 
     cfg = cfg or BenchmarkConfig()
     tok = load_tokenizer(tokenizer) if isinstance(tokenizer, (str, Path)) else tokenizer

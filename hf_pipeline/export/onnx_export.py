@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.contract import ONNX_INPUTS, ONNX_OUTPUT
-from hf_pipeline.errors import DataFileError, PipelineError
+from hf_pipeline.errors import CheckFailedError, DataFileError
 from hf_pipeline.export.config import ExportConfig
-from hf_pipeline.export.session import encode, load_tokenizer
-from hf_pipeline.intents import INTENTS, NUM_INTENTS
+from hf_pipeline.intents import INTENTS, NUM_INTENTS, check_label_order
 from hf_pipeline.io import atomic_write_bytes
+from hf_pipeline.runtime.onnx import encode, load_tokenizer
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,7 +47,7 @@ PARITY_QUERIES: tuple[str, ...] = (
 BATCH_SIZES: tuple[int, ...] = (2, 4, 8)
 
 
-class ExportError(PipelineError, ValueError):
+class ExportError(CheckFailedError, ValueError):
     """The exported graph breaks the runtime's contract."""
 
 
@@ -105,16 +105,13 @@ def read_model_config(model_dir: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as e:
         raise DataFileError(path, f"not valid JSON ({e.msg}, line {e.lineno}).") from None
     id2label = config.get("id2label") or {}
-    labels = [id2label.get(str(i)) for i in range(len(id2label))]
     if len(id2label) != NUM_INTENTS:
         raise DataFileError(path, f"the model has {len(id2label)} labels, the runtime needs "
                             f"{NUM_INTENTS} ({', '.join(INTENTS)}).",
                             fix="train with hf-pipeline train, which uses the 8 intents.")
-    if labels != list(INTENTS):
-        raise DataFileError(path, f"id2label order {labels} differs from the runtime's "
-                            f"{list(INTENTS)}.",
-                            fix="retrain with the labels in hf_pipeline.intents order; the "
-                            "runtime maps logit index to intent by that fixed table.")
+    check_label_order(id2label, where=path, field="id2label",
+                      fix="retrain with the labels in hf_pipeline.intents order; the runtime "
+                      "maps logit index to intent by that fixed table.")
     return config
 
 
@@ -232,7 +229,7 @@ def parity_batches(texts: Sequence[str]) -> list[tuple[str, list[str]]]:
 def check_parity(onnx_path: str | Path, model: torch.nn.Module, tokenizer: Tokenizer, *,
                  atol: float, texts: Sequence[str] = PARITY_QUERIES) -> ParityReport:
     """Compare ONNX and PyTorch logits on ``texts``; raise ParityError listing every failure."""
-    from hf_pipeline.export.session import make_session
+    from hf_pipeline.runtime.onnx import make_session
 
     session = make_session(onnx_path, threads=1)
     cases = []

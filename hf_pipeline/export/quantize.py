@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hf_pipeline.errors import DataFileError, InvalidValueError
 from hf_pipeline.export.config import PRESET_NAMES
@@ -67,33 +65,3 @@ def quantize(fp32_path: str | Path, out_path: str | Path, *, preset: str) -> Pat
     log.info("quantized %s -> %s (%s): %.1f MB -> %.1f MB", src.name, out.name, preset,
              src.stat().st_size / 1e6, out.stat().st_size / 1e6)
     return out
-
-
-def op_counts(path: str | Path) -> Counter[str]:
-    """How many nodes of each op type the graph has."""
-    import onnx
-
-    graph = onnx.load(str(path), load_external_data=False).graph
-    return Counter(node.op_type for node in graph.node)
-
-
-def quantization_summary(path: str | Path) -> dict[str, Any]:
-    """What is quantized: int8 MatMuls, int8 embedding Gathers, fp32 weight MatMuls left."""
-    import onnx
-    from onnx import TensorProto
-
-    graph = onnx.load(str(path), load_external_data=False).graph
-    dtypes = {init.name: init.data_type for init in graph.initializer}
-    int8 = {TensorProto.INT8, TensorProto.UINT8}
-    float_weights = {name for name, dtype in dtypes.items() if dtype == TensorProto.FLOAT}
-    counts = Counter(node.op_type for node in graph.node)
-    return {
-        "int8_matmuls": counts["MatMulInteger"] + counts["DynamicQuantizeMatMul"],
-        "int8_gathers": sum(1 for n in graph.node
-                            if n.op_type == "Gather" and dtypes.get(n.input[0]) in int8),
-        "fp32_gathers": sum(1 for n in graph.node
-                            if n.op_type == "Gather" and n.input[0] in float_weights),
-        "fp32_weight_matmuls": sum(1 for n in graph.node if n.op_type in ("MatMul", "Gemm")
-                                   and any(i in float_weights for i in n.input[1:2])),
-        "op_counts": dict(sorted(counts.items())),
-    }

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from hf_pipeline.config import to_dict
-from hf_pipeline.contract import CONFIG_FILE, MAX_LENGTH, TOKENIZER_FILE
+from hf_pipeline.contract import MAX_LENGTH
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.export.config import ExportConfig
 from hf_pipeline.export.gate import EvalSet, GateReport, run_gate
 from hf_pipeline.io import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_file
+from hf_pipeline.provenance import library_versions
+from hf_pipeline.release.layout import CONFIG_FILE, TOKENIZER_FILE
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,9 @@ def export_model(model_dir: str | Path, out_dir: str | Path, *, cfg: ExportConfi
                  data_provenance: Mapping[str, Any] | None = None) -> Path:
     """Export, quantize with ``cfg.preset``, and gate on ``eval_sets`` (if given)."""
     from hf_pipeline.export.onnx_export import export_and_check, load_torch_model
-    from hf_pipeline.export.quantize import quantization_summary, quantize
-    from hf_pipeline.export.session import load_tokenizer
+    from hf_pipeline.export.quantize import quantize
+    from hf_pipeline.release.int8 import quantization_summary
+    from hf_pipeline.runtime.onnx import load_tokenizer
 
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     model = load_torch_model(model_dir, attention=cfg.attention)
@@ -118,20 +121,6 @@ def training_info(model_dir: Path) -> dict[str, Any] | None:
             return {"run_info": str(path), "base_model": info.get("base_model"),
                     "data": info.get("data")}
     return None
-
-
-def library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    from hf_pipeline import __version__
-
-    out = {"hf_pipeline": __version__}
-    for name in ("torch", "transformers", "onnx", "onnxruntime", "onnxscript", "tokenizers"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def _input_hashes(model_dir: Path) -> dict[str, str]:

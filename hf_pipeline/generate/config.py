@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
+from hf_pipeline.contract import MIN_SAMPLES_PER_INTENT
 from hf_pipeline.errors import InvalidValueError
 from hf_pipeline.generate.augment import AUGMENTATIONS
-
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
 
 @dataclass(frozen=True)
 class GenerateConfig:
     output: Path = Path("out/data")
-    samples_per_intent: int = 1000
+    samples_per_intent: int = MIN_SAMPLES_PER_INTENT
     seed: int = 1
     # Shares of each intent's samples; validation and test come from held-out templates.
     validation_fraction: float = 0.1
@@ -33,8 +31,6 @@ class GenerateConfig:
     verification_fraction: float = 0.1
     write_dataset_dict: bool = True
 
-    MIN_TRAINING_SAMPLES: ClassVar[int] = 1000
-
     def __post_init__(self) -> None:
         for name in ("output", "templates_dir", "slots_file", "verification_output"):
             value = getattr(self, name)
@@ -50,9 +46,9 @@ class GenerateConfig:
         n = self.samples_per_intent
         if not isinstance(n, int) or n < 10:
             raise InvalidValueError("samples_per_intent", n, "an integer >= 10")
-        if n < self.MIN_TRAINING_SAMPLES and not self.allow_small:
+        if n < MIN_SAMPLES_PER_INTENT and not self.allow_small:
             raise InvalidValueError(
-                "samples_per_intent", n, f">= {self.MIN_TRAINING_SAMPLES} for a training set",
+                "samples_per_intent", n, f">= {MIN_SAMPLES_PER_INTENT} for a training set",
                 fix="Pass --allow-small for a quick experiment or a test fixture.")
         for name in ("validation_fraction", "test_fraction", "heldout_template_fraction"):
             value = getattr(self, name)

@@ -10,6 +10,7 @@ from typing import Any
 
 from hf_pipeline import __version__
 from hf_pipeline.config import to_dict
+from hf_pipeline.contract import MIN_SAMPLES_PER_INTENT
 from hf_pipeline.errors import PipelineError
 from hf_pipeline.generate.augment import AUGMENTATIONS
 from hf_pipeline.generate.config import GenerateConfig
@@ -51,7 +52,7 @@ def build_dataset(cfg: GenerateConfig) -> GeneratedDataset:
     vocabularies = load_vocabularies(slots_file, heldout_fraction=cfg.heldout_value_fraction)
     samples = generate_samples(cfg, templates, vocabularies)
     stats = compute_stats(samples, templates)
-    minimum = min(cfg.samples_per_intent, GenerateConfig.MIN_TRAINING_SAMPLES)
+    minimum = min(cfg.samples_per_intent, MIN_SAMPLES_PER_INTENT)
     problems = acceptance_problems(stats, min_per_intent=minimum)
     if problems:
         raise AcceptanceError("generated data fails acceptance: " + "; ".join(problems))

@@ -14,9 +14,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from hf_pipeline.contract import SPLITS
 from hf_pipeline.errors import PipelineError
 from hf_pipeline.generate.augment import AUGMENTATIONS
-from hf_pipeline.generate.config import SPLITS, GenerateConfig
+from hf_pipeline.generate.config import GenerateConfig
 from hf_pipeline.generate.slots import Vocabulary, make_filler
 from hf_pipeline.generate.templates import Template, tidy
 from hf_pipeline.intents import INTENTS

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from hf_pipeline.generate.config import SPLITS
+from hf_pipeline.contract import SPLITS
 from hf_pipeline.generate.sampling import Sample, dedup_key
 from hf_pipeline.generate.templates import Template
 from hf_pipeline.intents import AMBIGUOUS, INTENTS

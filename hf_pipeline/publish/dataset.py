@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hf_pipeline.data_sources import DATASET_JSON, load_splits
+from hf_pipeline.contract import DATASET_JSON
+from hf_pipeline.data_sources import load_splits
 from hf_pipeline.errors import InvalidValueError, PipelineError
 from hf_pipeline.io import sha256_file, sha256_text
 from hf_pipeline.publish.card import CARD_TEMPLATE, render_dataset_card

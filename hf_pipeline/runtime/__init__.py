@@ -1,5 +1,10 @@
-"""The runtime's view of a model folder: verify, load, clean the input, predict with T."""
+"""The runtime's view of a model folder: verify, load, clean the input, predict with T.
 
+The floor of the package: it imports no stage, and needs only numpy, onnxruntime, tokenizers
+(and huggingface_hub for ``IntentClassifier.from_hub``).
+"""
+
+from hf_pipeline.release.checksums import ChecksumError, verify_folder
 from hf_pipeline.runtime.classifier import (
     CONFIRM,
     DISAMBIGUATE,
@@ -13,7 +18,6 @@ from hf_pipeline.runtime.classifier import (
     tier_for,
 )
 from hf_pipeline.runtime.hygiene import MAX_INPUT_BYTES, clean
-from hf_pipeline.runtime.verify import ChecksumError, verify_folder
 
 __all__ = [
     "CONFIRM", "DISAMBIGUATE", "EXECUTE", "FLAG_EMPTY", "FLAG_TRUNCATED", "MAX_INPUT_BYTES",

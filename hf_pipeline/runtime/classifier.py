@@ -3,34 +3,35 @@
 It does what the runtime does, in the same order: verify ``checksums.json``, read the
 temperature, clean the input (``hygiene``), tokenize with the folder's ``tokenizer.json``
 (truncation at MAX_LENGTH), run the ONNX graph, ``softmax(logits / T)``, argmax, and map the
-confidence to a tier. A trained PyTorch folder can stand in for the ONNX graph
-(``from_trained``), so results can be compared before and after export.
+confidence to a tier. Any ``LogitsModel`` can stand in for the ONNX graph: ``train`` passes
+its PyTorch model in (``hf_pipeline.train.inference``), so results compare before and after
+export without the runtime importing torch.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hf_pipeline.contract import (
-    CHECKSUMS_FILE,
+from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD
+from hf_pipeline.errors import DataFileError, InvalidValueError
+from hf_pipeline.intents import AMBIGUOUS, INTENTS
+from hf_pipeline.release.checksums import verify_folder
+from hf_pipeline.release.folder import check_config, read_version
+from hf_pipeline.release.layout import (
     CONFIG_FILE,
-    CONFIRM_THRESHOLD,
-    EXECUTE_THRESHOLD,
-    MAX_LENGTH,
+    LOADED_FILES,
     ONNX_FILE,
     TEMPERATURE_FILE,
     TOKENIZER_FILE,
+    is_release_folder,
 )
-from hf_pipeline.errors import DataFileError, InvalidValueError
-from hf_pipeline.intents import AMBIGUOUS, INTENTS
+from hf_pipeline.release.temperature import read_temperature
 from hf_pipeline.runtime.hygiene import CleanText, clean
-from hf_pipeline.runtime.verify import verify_folder
 
 if TYPE_CHECKING:
     import numpy as np
@@ -92,41 +93,61 @@ class IntentClassifier:
             raise InvalidValueError("batch_size", batch_size, "an integer >= 1")
         self.model, self.temperature, self.batch_size = model, float(temperature), batch_size
         self.source, self.verified = source, verified
+        self.repo_id: str | None = None
+        self.commit: str | None = None
+        self.model_version: str | None = None
+        self.calibration: dict[str, Any] | None = None  # temperature.json, when read
 
     @classmethod
     def from_dir(cls, folder: str | Path, *, allow_unverified: bool = False, threads: int = 1,
                  batch_size: int = DEFAULT_BATCH_SIZE) -> IntentClassifier:
         """Load a release folder: checksums first, then temperature, config, one session."""
-        from hf_pipeline.export.session import OnnxClassifier
+        from hf_pipeline.runtime.onnx import OnnxClassifier
 
         folder = Path(folder)
         if not folder.is_dir():
             raise DataFileError(folder, "no such model folder.",
                                 fix="pass the folder written by `hf-pipeline release`.")
         verified = verify_folder(folder, allow_unverified=allow_unverified,
-                                 required=(ONNX_FILE, TOKENIZER_FILE, TEMPERATURE_FILE,
-                                           CONFIG_FILE))
-        temperature = folder_temperature(folder)
-        check_config(folder / CONFIG_FILE)
+                                 required=LOADED_FILES)
+        document = _temperature_document(folder)
+        check_config(folder)
         model = OnnxClassifier(folder / ONNX_FILE, tokenizer=folder / TOKENIZER_FILE,
                                threads=threads)
+        temperature = float(document["temperature"])
         log.info("loaded %s (T = %g, inputs %s)", folder, temperature,
                  ", ".join(model.input_names))
-        return cls(model, temperature=temperature, batch_size=batch_size, source=folder,
-                   verified=verified)
+        classifier = cls(model, temperature=temperature, batch_size=batch_size, source=folder,
+                         verified=verified)
+        classifier.calibration = document
+        classifier.model_version = read_version(folder).get("model_version")
+        return classifier
 
     @classmethod
-    def from_trained(cls, folder: str | Path, *, device: str = "cpu",
-                     batch_size: int = DEFAULT_BATCH_SIZE) -> IntentClassifier:
-        """A trained PyTorch folder (``final/`` of ``hf-pipeline train``); T from its
-        temperature.json if there is one, else 1."""
-        from hf_pipeline.train.inference import TorchClassifier
+    def from_hub(cls, repo_id: str, *, revision: str = "main", token: str | None = None,
+                 cache_dir: str | Path | None = None, threads: int = 1,
+                 batch_size: int = DEFAULT_BATCH_SIZE) -> IntentClassifier:
+        """A model repo at ``revision`` (tag, branch or commit): the revision is resolved to
+        its commit first and exactly that commit is downloaded, then loaded as ``from_dir``
+        does (checksums verified before anything is read; a mismatch names the file)."""
+        from hf_pipeline.runtime.hub import download_model
 
-        folder = Path(folder)
-        model = TorchClassifier.from_dir(folder, device=device)
-        has_t = (folder / TEMPERATURE_FILE).is_file()
-        temperature = folder_temperature(folder) if has_t else 1.0
-        return cls(model, temperature=temperature, batch_size=batch_size, source=folder)
+        folder, commit = download_model(repo_id, revision=revision, token=token,
+                                        cache_dir=cache_dir)
+        classifier = cls.from_dir(folder, threads=threads, batch_size=batch_size)
+        classifier.repo_id, classifier.commit = repo_id, commit
+        return classifier
+
+    def about(self) -> dict[str, Any]:
+        """Where the model came from and what calibration measured, for people (the demo)."""
+        document = self.calibration or {}
+        metrics = {name: {"accuracy": m["after"]["accuracy"], "ece_before": m["before"]["ece"],
+                          "ece_after": m["after"]["ece"]}
+                   for name, m in (document.get("metrics_by_set") or {}).items()}
+        return {"source": self.repo_id or (str(self.source) if self.source else None),
+                "repo_id": self.repo_id, "commit": self.commit,
+                "model_version": self.model_version, "temperature": self.temperature,
+                "calibration_split": document.get("calibration_split"), "metrics": metrics}
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -178,59 +199,47 @@ def _prediction(p: np.ndarray, c: CleanText) -> Prediction:
                       tier_for(confidence), _flags(c))
 
 
-def folder_temperature(folder: Path) -> float:
-    """T from ``folder/temperature.json``. A missing file means T = 1 (as the runtime, but
+def _temperature_document(folder: Path) -> dict[str, Any]:
+    """temperature.json of a folder. A missing file means T = 1 (as the runtime, but
     loudly); a malformed one is an error, because the runtime would silently use T = 1 and
     every confidence would differ from what calibration measured."""
-    from hf_pipeline.export.release import read_temperature
-
     path = folder / TEMPERATURE_FILE
     if not path.is_file():
         log.warning("%s: no %s, so T = 1 (uncalibrated confidences); run `hf-pipeline "
-                    "calibrate` on this folder", folder, TEMPERATURE_FILE)
-        return 1.0
-    t = read_temperature(path)["temperature"]
-    if not math.isfinite(t):
-        raise DataFileError(path, f"'temperature' is {t!r}, expected a finite number > 0.",
-                            fix="re-run `hf-pipeline calibrate`.")
-    return float(t)
+                    "calibrate fit` on this folder", folder, TEMPERATURE_FILE)
+        return {"temperature": 1.0}
+    return read_temperature(path)
 
 
-def check_config(path: Path) -> None:
-    """config.json (optional; people read it, the runtime does not) must agree with the
-    runtime's fixed label order and the pipeline's truncation, or the folder is mixed up."""
-    if not path.is_file():
-        return
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataFileError(path, f"unreadable ({e}).", fix="rebuild the folder.") from None
-    id2label = config.get("id2label") if isinstance(config, dict) else None
-    if id2label is not None and not isinstance(id2label, dict):
-        raise DataFileError(path, f"id2label is a {type(id2label).__name__}, expected an object "
-                            "of index -> label.", fix="rebuild the folder.")
-    if id2label is not None:
-        labels = [id2label.get(str(i)) for i in range(len(INTENTS))]
-        if labels != list(INTENTS) or len(id2label) != len(INTENTS):
-            raise DataFileError(path, f"id2label gives {labels}, the runtime's order is "
-                                f"{list(INTENTS)}.", fix="export the model trained by "
-                                "`hf-pipeline train`, which uses that order.")
-    max_length = config.get("max_length") if isinstance(config, dict) else None
-    if max_length is not None and max_length != MAX_LENGTH:
-        raise DataFileError(path, f"max_length is {max_length!r}, this pipeline truncates at "
-                            f"{MAX_LENGTH}.", fix="rebuild the folder with this version.")
+LoadTrained = Callable[..., "IntentClassifier"]
 
 
-def load_classifier(folder: str | Path, *, allow_unverified: bool = False, threads: int = 1,
-                    batch_size: int = DEFAULT_BATCH_SIZE) -> IntentClassifier:
-    """A release folder (ONNX) or a trained model folder (PyTorch), told apart by their files."""
-    folder = Path(folder)
-    if (folder / ONNX_FILE).is_file() or (folder / CHECKSUMS_FILE).is_file():
+def is_hub_spec(spec: str | Path) -> bool:
+    """``namespace/name@revision`` that is not a local path."""
+    text = str(spec)
+    return "@" in text and text.count("/") == 1 and not Path(text).exists()
+
+
+def load_classifier(model: str | Path, *, allow_unverified: bool = False, threads: int = 1,
+                    batch_size: int = DEFAULT_BATCH_SIZE,
+                    load_trained: LoadTrained | None = None) -> IntentClassifier:
+    """A release folder (ONNX), a model repo on the Hub as ``R@REVISION``, or, when the
+    caller passes ``load_trained`` (train's PyTorch loader), a trained model folder."""
+    if is_hub_spec(model):
+        repo_id, _, revision = str(model).partition("@")
+        if allow_unverified:
+            raise InvalidValueError("--allow-unverified", True, "not given for a Hub model",
+                                    fix="a model from the Hub is always verified.")
+        return IntentClassifier.from_hub(repo_id, revision=revision, threads=threads,
+                                         batch_size=batch_size)
+    folder = Path(model)
+    if is_release_folder(folder):
         return IntentClassifier.from_dir(folder, allow_unverified=allow_unverified,
                                          threads=threads, batch_size=batch_size)
-    if (folder / CONFIG_FILE).is_file():
-        return IntentClassifier.from_trained(folder, batch_size=batch_size)
-    raise DataFileError(folder, f"not a model folder: no {ONNX_FILE} (release) and no "
-                        f"{CONFIG_FILE} (trained model).",
-                        fix="pass a folder written by `hf-pipeline release` or the final/ "
-                        "folder of `hf-pipeline train`.")
+    if load_trained is not None and (folder / CONFIG_FILE).is_file():
+        return load_trained(folder, batch_size=batch_size)
+    trained = f" and no {CONFIG_FILE} (trained model)" if load_trained else ""
+    raise DataFileError(folder, f"not a model folder: no {ONNX_FILE} (release){trained}.",
+                        fix="pass a folder written by `hf-pipeline release`"
+                        + (" or the final/ folder of `hf-pipeline train`" if load_trained
+                           else "") + ", or a Hub model as namespace/name@tag.")

@@ -15,18 +15,22 @@ from typing import Any
 
 from hf_pipeline.errors import ConfigError
 from hf_pipeline.io import read_text_rows
+from hf_pipeline.runtime.classifier import DEFAULT_BATCH_SIZE, LoadTrained
 
 PREDICTION_FIELDS = ("intent", "confidence", "probabilities", "tier", "flags")
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, *, load_trained: LoadTrained | None = None) -> None:
+    """``load_trained`` (injected by the top-level CLI) lets ``--model`` also be a trained
+    PyTorch folder; the runtime itself never imports the training stage."""
     p = subparsers.add_parser(
         "predict", help="classify queries with a model folder, as the runtime does",
-        description="Classify queries with a release folder (ONNX, checksums verified) or a "
-        "trained model folder (PyTorch). Input: TEXT arguments and/or --input JSON lines "
-        "(objects with a 'text' field; other fields are kept). Output: JSON lines with "
+        description="Classify queries with a release folder (ONNX, checksums verified), a "
+        "model repo on the Hub (namespace/name@tag) or a trained model folder (PyTorch). "
+        "Input: TEXT arguments and/or --input JSON lines (objects with a 'text' field; other "
+        "fields are kept). Output: JSON lines with "
         f"{', '.join(PREDICTION_FIELDS)} added.")
-    add_model_options(p)
+    add_model_options(p, trained=load_trained is not None)
     p.add_argument("texts", nargs="*", metavar="TEXT", help="queries to classify")
     p.add_argument("--input", "-i", type=Path, metavar="FILE.jsonl",
                    help="JSON lines, one object with a 'text' field per line")
@@ -35,19 +39,23 @@ def register(subparsers: Any) -> None:
     p.add_argument("--prefix", default="",
                    help="prefix for the added fields, e.g. 'pred_' when the input already "
                    "has an 'intent' field (the dev set does)")
-    p.set_defaults(func=run_predict)
+    p.set_defaults(func=run_predict, load_trained=load_trained)
 
 
-def add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model-dir", type=Path, required=True, metavar="FOLDER",
-                   help="release folder (hf-pipeline release) or trained model folder "
-                   "(final/ of hf-pipeline train)")
+def add_model_options(p: argparse.ArgumentParser, *, trained: bool,
+                      batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    """--model and its loading options, the same in every command that classifies."""
+    kinds = "release folder (hf-pipeline release), Hub model namespace/name@tag"
+    p.add_argument("--model", "-m", required=True, metavar="MODEL",
+                   help=kinds + (", or trained model folder (final/ of hf-pipeline train)"
+                                 if trained else ""))
     p.add_argument("--allow-unverified", action="store_true",
                    help="load a release folder even if its checksums do not verify "
                    "(never for a model you ship)")
     p.add_argument("--threads", type=int, default=1,
-                   help="onnxruntime intra-op threads (default 1, like the runtime)")
-    p.add_argument("--batch-size", type=int, default=32, help="texts per model call")
+                   help="onnxruntime intra-op threads (default: 1, like the runtime)")
+    p.add_argument("--batch-size", type=int, default=batch_size,
+                   help=f"texts per model call (default: {batch_size})")
 
 
 def annotate(rows: list[dict[str, Any]], predictions: Iterable[Any], *,
@@ -84,8 +92,9 @@ def run_predict(args: argparse.Namespace) -> int:
         rows += [row for _, row in read_text_rows(args.input)]
     if not rows:
         raise ConfigError("nothing to classify. Fix: pass TEXT arguments or --input FILE.jsonl.")
-    classifier = load_classifier(args.model_dir, allow_unverified=args.allow_unverified,
-                                 threads=args.threads, batch_size=args.batch_size)
+    classifier = load_classifier(args.model, allow_unverified=args.allow_unverified,
+                                 threads=args.threads, batch_size=args.batch_size,
+                                 load_trained=args.load_trained)
     results = annotate(rows, classifier.predict([r["text"] for r in rows]), prefix=args.prefix)
     # ensure_ascii=False keeps the queries readable; a lone surrogate in an input field
     # (valid JSON, not UTF-8) is written escaped instead of failing the whole output.

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hf_pipeline.contract import SPLITS
 from hf_pipeline.train.config import (
     LR_SCHEDULERS,
     MIXED_PRECISION,
@@ -86,10 +87,11 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="metrics of a trained model on a dataset",
                        description="Accuracy, macro/weighted F1, per-intent F1 and the confusion "
                        "matrix of MODEL (a final/ folder) on DATA.")
-    p.add_argument("model", type=Path, help="model folder (final/ from `hf-pipeline train`)")
+    p.add_argument("--model", "-m", type=Path, required=True, metavar="FOLDER",
+                   help="trained model folder (final/ from `hf-pipeline train`)")
     p.add_argument("data", help="dataset (as for train --data), a dev-set .jsonl, or 'dev' for "
                    "the packaged human dev set")
-    p.add_argument("--split", default="test", choices=("train", "validation", "test"),
+    p.add_argument("--split", default="test", choices=SPLITS,
                    help="split of a dataset to evaluate (default: test)")
     p.add_argument("--revision", help="Hub dataset tag or commit")
     p.add_argument("--batch-size", type=int, default=64, help="inference batch size")
@@ -126,23 +128,21 @@ def _print_train_summary(out: Path, seconds: float) -> None:
     print(f"done in {seconds:.1f}s")
 
 
-def _load_eval_data(data: str, split: str, revision: str | None) -> Any:
-    from hf_pipeline.data_sources import load_dev_set, load_splits
-
-    if data == "dev":
-        return load_dev_set()
-    if data.endswith(".jsonl"):
-        return load_dev_set(data)
-    return load_splits(data, revision=revision, splits=(split,)).dataset[split]
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
+    from hf_pipeline.data_sources import load_eval_sets
     from hf_pipeline.io import atomic_write_json
     from hf_pipeline.train.evaluation import evaluate_model_dir, format_report
 
-    dataset = _load_eval_data(args.data, args.split, args.revision)
-    metrics = evaluate_model_dir(args.model, dataset, batch_size=args.batch_size)
-    name = args.data if args.data == "dev" or args.data.endswith(".jsonl") else args.split
+    if args.data == "dev" or args.data.endswith(".jsonl"):
+        name = args.data
+        sets, _ = load_eval_sets(None, dev_set=None if args.data == "dev" else args.data)
+        texts, labels = sets["dev"]
+    else:
+        name = args.split
+        sets, _ = load_eval_sets(args.data, revision=args.revision, splits=(args.split,),
+                                 with_dev=False)
+        texts, labels = sets[args.split]
+    metrics = evaluate_model_dir(args.model, texts, labels, batch_size=args.batch_size)
     result = {"model": str(args.model), "data": args.data, "split": name, **metrics}
     if args.output:
         atomic_write_json(args.output, result)

@@ -99,11 +99,11 @@ def format_report(name: str, metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def evaluate_model_dir(model_dir: str | Path, dataset: Any, *,
+def evaluate_model_dir(model_dir: str | Path, texts: Sequence[str], labels: Sequence[int], *,
                        batch_size: int = 64) -> dict[str, Any]:
-    """Metrics of the saved model in ``model_dir`` on a Dataset with text and label columns."""
+    """Metrics of the saved model in ``model_dir`` on texts and their gold label ids."""
     from hf_pipeline.train.inference import TorchClassifier
 
     classifier = TorchClassifier.from_dir(model_dir)
-    logits = classifier.logits(list(dataset["text"]), batch_size=batch_size)
-    return compute_metrics(logits.argmax(axis=-1), list(dataset["label"]))
+    logits = classifier.logits(list(texts), batch_size=batch_size)
+    return compute_metrics(logits.argmax(axis=-1), list(labels))

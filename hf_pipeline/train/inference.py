@@ -1,5 +1,6 @@
 """PyTorch inference on a trained model folder: the reference that ONNX export, calibration and
-``predict`` compare against.
+``predict`` compare against. ``load_trained_classifier`` is what the CLI injects into the
+runtime's ``load_classifier``, so the runtime itself never imports torch.
 
 Texts are batched in length order (each batch padded only to its own longest text) and the
 logits are returned in the caller's order.
@@ -10,24 +11,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hf_pipeline.contract import MAX_LENGTH
 from hf_pipeline.errors import DataFileError
-from hf_pipeline.intents import INTENTS, NUM_INTENTS
+from hf_pipeline.intents import NUM_INTENTS, check_label_order
+
+if TYPE_CHECKING:
+    from hf_pipeline.runtime.classifier import IntentClassifier
 
 log = logging.getLogger(__name__)
-
-
-def check_label_order(config: Any, where: str | Path) -> None:
-    """The runtime maps logit index -> intent by a fixed table: the model must agree."""
-    labels = [config.id2label.get(i, config.id2label.get(str(i))) for i in range(config.num_labels)]
-    if labels != list(INTENTS):
-        raise DataFileError(Path(where) / "config.json",
-                            f"id2label is {labels}, expected the runtime's order {list(INTENTS)}.",
-                            fix="train the model with `hf-pipeline train`, which sets that order.")
 
 
 class TorchClassifier:
@@ -55,7 +50,8 @@ class TorchClassifier:
         if model.config.num_labels != NUM_INTENTS:
             raise DataFileError(path / "config.json", f"num_labels is {model.config.num_labels},"
                                 f" expected {NUM_INTENTS}.")
-        check_label_order(model.config, path)
+        check_label_order(model.config.id2label, where=path / "config.json", field="id2label",
+                          fix="train the model with `hf-pipeline train`, which sets that order.")
         return cls(model, AutoTokenizer.from_pretrained(path), max_length=max_length,
                    device=device)
 
@@ -73,3 +69,19 @@ class TorchClassifier:
             with torch.inference_mode():
                 out[idx] = self.model(**enc).logits.float().cpu().numpy()
         return out
+
+
+def load_trained_classifier(folder: str | Path, *, batch_size: int = 32,
+                            device: str = "cpu") -> IntentClassifier:
+    """A trained folder behind the runtime's ``IntentClassifier`` (same hygiene, tiers,
+    output); T from the folder's temperature.json if it has one, else 1."""
+    from hf_pipeline.release.layout import TEMPERATURE_FILE
+    from hf_pipeline.release.temperature import read_temperature
+    from hf_pipeline.runtime.classifier import IntentClassifier
+
+    folder = Path(folder)
+    model = TorchClassifier.from_dir(folder, device=device)
+    path = folder / TEMPERATURE_FILE
+    temperature = float(read_temperature(path)["temperature"]) if path.is_file() else 1.0
+    return IntentClassifier(model, temperature=temperature, batch_size=batch_size,
+                            source=folder)

@@ -8,12 +8,12 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import platform
 from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.config import to_dict
 from hf_pipeline.io import atomic_write_json
+from hf_pipeline.provenance import library_versions
 from hf_pipeline.train.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -24,20 +24,6 @@ if TYPE_CHECKING:
 TRAINING_METRICS = "training_metrics.json"
 EVAL_METRICS = "eval_metrics.json"
 RUN_INFO = "run_info.json"
-LIBRARIES = ("hf-pipeline", "torch", "transformers", "accelerate", "datasets", "evaluate",
-             "tokenizers", "safetensors", "huggingface_hub", "scikit-learn", "numpy")
-
-
-def library_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
 def hardware(accelerator: Accelerator) -> dict[str, Any]:
     import torch
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from hf_pipeline.data_sources import DATASET_DICT_DIR
+from hf_pipeline.contract import DATASET_DICT_DIR, DATASET_JSON
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.generate.outputs import write_dataset_dict
 from hf_pipeline.io import atomic_write_json, dumps_json
@@ -23,7 +23,6 @@ from hf_pipeline.verify.summary import summarize
 
 log = logging.getLogger(__name__)
 
-DATASET_FILE = "dataset.json"
 
 
 def apply_verification(verification_file: str | Path, dataset_dir: str | Path) -> dict[str, Any]:
@@ -60,11 +59,11 @@ def apply_verification(verification_file: str | Path, dataset_dir: str | Path) -
 def _dataset_path(dataset_dir: str | Path) -> Path:
     path = Path(dataset_dir)
     if path.is_dir():
-        path = path / DATASET_FILE
+        path = path / DATASET_JSON
     if not path.is_file():
         raise DataFileError(path, "no dataset file here.",
                             fix="pass the folder written by `hf-pipeline generate --output DIR` "
-                            f"(it holds {DATASET_FILE}).")
+                            f"(it holds {DATASET_JSON}).")
     return path
 
 
@@ -76,7 +75,7 @@ def _read_dataset(path: Path) -> dict[str, Any]:
                             fix="regenerate it with `hf-pipeline generate`.") from None
     if not isinstance(data, dict) or not isinstance(data.get("samples"), list):
         raise DataFileError(path, "expected an object with a 'samples' list.",
-                            fix=f"pass the generator's {DATASET_FILE}.")
+                            fix=f"pass the generator's {DATASET_JSON}.")
     if not isinstance(data.setdefault("metadata", {}), dict):
         raise DataFileError(path, f"'metadata' must be an object, got {data['metadata']!r}.",
                             fix="regenerate it with `hf-pipeline generate`.")

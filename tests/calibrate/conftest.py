@@ -1,4 +1,4 @@
-"""Fixtures: the tiny release folder (shared with the runtime tests) and tiny datasets."""
+"""Fixtures: tiny datasets for calibration (the tiny release folder is a shared fixture)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from runtime.tiny_release import release_copy, tiny_release_dir
 
 from hf_pipeline.intents import INTENTS
-
-__all__ = ["release_copy", "tiny_data", "tiny_dev", "tiny_release_dir"]
 
 PHRASES = ["who calls {}", "where is {} defined", "grep for {}", "graph of {}",
            "what does {} call", "path from {} to main", "is the index fresh for {}", "hmm {}"]

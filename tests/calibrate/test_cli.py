@@ -8,18 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from runtime.tiny_release import set_temperature
+from fixtures.tiny_release import set_temperature
 
 from hf_pipeline.calibrate.analyze import ANALYSIS_FILE
-from hf_pipeline.calibrate.stage import REPORT_FILE, default_report_dir
 from hf_pipeline.cli import main
-from hf_pipeline.contract import TEMPERATURE_FILE
 from hf_pipeline.intents import INTENTS
+from hf_pipeline.release.checksums import verification_problems
+from hf_pipeline.release.layout import CALIBRATION_REPORT as REPORT_FILE
+from hf_pipeline.release.layout import TEMPERATURE_FILE
+from hf_pipeline.release.layout import reports_dir as default_report_dir
 from hf_pipeline.runtime.classifier import IntentClassifier, softmax
-from hf_pipeline.runtime.verify import verification_problems
 
 
-@pytest.mark.parametrize("argv", [["calibrate"], ["calibrate", "run"],
+@pytest.mark.parametrize("argv", [["calibrate"], ["calibrate", "fit"],
                                   ["calibrate", "analyze"], ["calibrate", "test-single"]])
 def test_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
@@ -35,9 +36,9 @@ def check_table(out: str, folder: Path) -> None:
     assert f"wrote {folder / TEMPERATURE_FILE} and refreshed checksums" in out
 
 
-def test_short_form_runs_the_stage(release_copy: Path, tiny_data: Path, tiny_dev: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["calibrate", str(release_copy), "--data", str(tiny_data),
+def test_fit_runs_the_stage(release_copy: Path, tiny_data: Path, tiny_dev: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["calibrate", "fit", "--model", str(release_copy), "--data", str(tiny_data),
                "--dev-set", str(tiny_dev)])
     out = capsys.readouterr().out
     assert rc == 0
@@ -48,7 +49,7 @@ def test_short_form_runs_the_stage(release_copy: Path, tiny_data: Path, tiny_dev
 
 def test_run_with_report_dir_and_json(release_copy: Path, tiny_data: Path, tiny_dev: Path,
                                       tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["calibrate", "run", str(release_copy), "--data", str(tiny_data), "--dev-set",
+    argv = ["calibrate", "fit", "--model", str(release_copy), "--data", str(tiny_data), "--dev-set",
             str(tiny_dev), "--report-dir", str(tmp_path / "report")]
     assert main(argv) == 0
     check_table(capsys.readouterr().out, release_copy)
@@ -60,16 +61,17 @@ def test_run_with_report_dir_and_json(release_copy: Path, tiny_data: Path, tiny_
     assert document == json.loads((release_copy / TEMPERATURE_FILE).read_text(encoding="utf-8"))
 
 
-def test_short_form_with_options_first(release_copy: Path, tiny_data: Path, tiny_dev: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["calibrate", "--data", str(tiny_data), "--dev-set", str(tiny_dev),
-                 str(release_copy)]) == 0
+def test_calibrate_needs_an_action(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["calibrate", "--data", "x"])
+    assert exit_.value.code == 2
+    assert "argument ACTION" in capsys.readouterr().err
 
 
 def test_missing_data_is_a_usage_error(release_copy: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
-        main(["calibrate", str(release_copy)])
+        main(["calibrate", "fit", "--model", str(release_copy)])
     assert exit_.value.code == 2
     assert "the following arguments are required: --data" in capsys.readouterr().err
 
@@ -81,7 +83,7 @@ def test_bad_data_paths_give_one_clear_error(release_copy: Path, tiny_data: Path
     missing = tmp_path / "missing" / "data.json"
     data, dev = (missing, tiny_dev) if bad == "data" else (tiny_data, missing)
     old = (release_copy / TEMPERATURE_FILE).read_bytes()
-    rc = main(["calibrate", str(release_copy), "--data", str(data), "--dev-set", str(dev)])
+    rc = main(["calibrate", "fit", "--model", str(release_copy), "--data", str(data), "--dev-set", str(dev)])
     err = capsys.readouterr().err
     assert rc == 2
     expected = ("no such local path, and not a Hub repo id" if bad == "data"
@@ -93,7 +95,7 @@ def test_bad_data_paths_give_one_clear_error(release_copy: Path, tiny_data: Path
 
 def test_a_missing_release_folder(tmp_path: Path, tiny_data: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["calibrate", str(tmp_path / "nope"), "--data", str(tiny_data)]) == 2
+    assert main(["calibrate", "fit", "--model", str(tmp_path / "nope"), "--data", str(tiny_data)]) == 2
     assert capsys.readouterr().err == (f"error: {tmp_path / 'nope'}: no such model folder. "
                                        "Fix: pass the folder written by `hf-pipeline "
                                        "release`.\n")
@@ -103,7 +105,7 @@ def test_analyze_with_data(release_copy: Path, tiny_data: Path, tiny_dev: Path, 
                            capsys: pytest.CaptureFixture[str]) -> None:
     set_temperature(release_copy, {"temperature": 2.0, "intent_labels": list(INTENTS)})
     out_dir = tmp_path / "analysis"
-    assert main(["calibrate", "analyze", str(release_copy), "--dev-set", str(tiny_dev),
+    assert main(["calibrate", "analyze", "--model", str(release_copy), "--dev-set", str(tiny_dev),
                  "--data", str(tiny_data), "-o", str(out_dir)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"{release_copy} at T = 2.0000")
@@ -128,7 +130,7 @@ def test_analyze_with_data(release_copy: Path, tiny_data: Path, tiny_dev: Path, 
 
 def test_analyze_dev_only_json_default_output(release_copy: Path, tiny_dev: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["calibrate", "analyze", str(release_copy), "--dev-set", str(tiny_dev),
+    assert main(["calibrate", "analyze", "--model", str(release_copy), "--dev-set", str(tiny_dev),
                  "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert list(result["sets"]) == ["dev"] and "scalings" not in result
@@ -149,7 +151,7 @@ def test_test_single_prints_every_intent(release_copy: Path, monkeypatch: pytest
         return real_run(self, output_names, input_feed, *args)
 
     monkeypatch.setattr(ort.InferenceSession, "run", spy)
-    assert main(["calibrate", "test-single", "who calls login", "--model-dir",
+    assert main(["calibrate", "test-single", "who calls login", "--model",
                  str(release_copy)]) == 0
     out = capsys.readouterr().out
 
@@ -171,7 +173,7 @@ def test_test_single_prints_every_intent(release_copy: Path, monkeypatch: pytest
 
 def test_analyze_with_typos_adds_a_typo_set(release_copy: Path, tiny_dev: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["calibrate", "analyze", str(release_copy), "--dev-set", str(tiny_dev),
+    assert main(["calibrate", "analyze", "--model", str(release_copy), "--dev-set", str(tiny_dev),
                  "--typos", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert list(result["sets"]) == ["dev", "dev_typo"]

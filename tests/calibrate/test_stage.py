@@ -12,27 +12,27 @@ from typing import Any
 
 import numpy as np
 import pytest
-from runtime.tiny_release import set_temperature
+from fixtures.tiny_release import set_temperature
 
 from hf_pipeline.calibrate.config import CalibrateConfig
 from hf_pipeline.calibrate.fit import scaled_nll
 from hf_pipeline.calibrate.stage import (
-    REPORT_FILE,
     calibrate,
     calibrate_logits,
-    check_int8,
-    default_report_dir,
     format_table,
     temperature_document,
 )
-from hf_pipeline.contract import ONNX_FILE, TEMPERATURE_FILE
 from hf_pipeline.errors import DataFileError
-from hf_pipeline.export.release import RELEASE_FILES, write_checksums
 from hf_pipeline.export.stage import FP32_FILE
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.io import sha256_file
+from hf_pipeline.release.checksums import ChecksumError, verification_problems, write_checksums
+from hf_pipeline.release.folder import model_version
+from hf_pipeline.release.int8 import check_int8
+from hf_pipeline.release.layout import CALIBRATION_REPORT as REPORT_FILE
+from hf_pipeline.release.layout import ONNX_FILE, RELEASE_FILES, TEMPERATURE_FILE
+from hf_pipeline.release.layout import reports_dir as default_report_dir
 from hf_pipeline.runtime.classifier import IntentClassifier, softmax
-from hf_pipeline.runtime.verify import ChecksumError, verification_problems
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # tiny_data: 4 validation, 3 test and 2 dev queries per intent.
@@ -112,7 +112,7 @@ def test_the_folder_verifies_and_loads_with_the_new_t(calibrated: tuple[Path, di
 
 def test_report_and_diagrams_go_beside_the_release(calibrated: tuple[Path, dict]) -> None:
     folder, doc = calibrated
-    report_dir = folder.parent / "release.calibration"
+    report_dir = folder.parent / "release.reports"
     assert default_report_dir(folder) == report_dir
     # The release keeps exactly the contract's files.
     assert {p.name for p in folder.iterdir()} <= set(RELEASE_FILES)
@@ -137,12 +137,12 @@ def test_report_dir_of_dot_is_beside_the_release(release_copy: Path, tiny_data: 
                                                  tiny_dev: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """``calibrate .`` from inside the release folder: the default report folder used to be
-    "./.calibration", i.e. inside the release, which must hold only the contract's files."""
+    "./.reports", i.e. inside the release, which must hold only the contract's files."""
     monkeypatch.chdir(release_copy)
-    assert default_report_dir(Path(".")) == release_copy.parent / "release.calibration"
+    assert default_report_dir(Path(".")) == release_copy.parent / "release.reports"
     calibrate(".", cfg=config(tiny_data, tiny_dev))
     assert {p.name for p in release_copy.iterdir()} <= set(RELEASE_FILES)
-    assert (release_copy.parent / "release.calibration" / REPORT_FILE).is_file()
+    assert (release_copy.parent / "release.reports" / REPORT_FILE).is_file()
 
 
 def test_an_explicit_report_dir_is_used(release_copy: Path, tiny_data: Path, tiny_dev: Path,
@@ -183,16 +183,17 @@ def fp32_onnx(tiny_release_dir: Path) -> Path:
 
 def test_check_int8(tiny_release_dir: Path) -> None:
     check_int8(tiny_release_dir / ONNX_FILE)
-    with pytest.raises(DataFileError, match="not an INT8 model"):
+    with pytest.raises(DataFileError, match="this model is not quantized"):
         check_int8(fp32_onnx(tiny_release_dir))
 
 
 def test_a_release_with_an_fp32_model_is_refused(release_copy: Path, tiny_release_dir: Path,
                                                  tiny_data: Path, tiny_dev: Path) -> None:
     shutil.copyfile(fp32_onnx(tiny_release_dir), release_copy / ONNX_FILE)
-    write_checksums(release_copy)  # consistent folder: only the INT8 check can refuse it
+    # consistent folder: only the INT8 check can refuse it
+    write_checksums(release_copy, model_version=model_version(release_copy))
     old = (release_copy / TEMPERATURE_FILE).read_bytes()
-    with pytest.raises(DataFileError, match="not an INT8 model") as info:
+    with pytest.raises(DataFileError, match="this model is not quantized") as info:
         calibrate(release_copy, cfg=config(tiny_data, tiny_dev))
     assert info.value.path == release_copy / ONNX_FILE
     assert (release_copy / TEMPERATURE_FILE).read_bytes() == old

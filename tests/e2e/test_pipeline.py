@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from hf_pipeline.cli import main
-from hf_pipeline.contract import CHECKSUMS_FILE, ONNX_FILE, TEMPERATURE_FILE
 from hf_pipeline.intents import INTENTS
+from hf_pipeline.release.checksums import verification_problems
+from hf_pipeline.release.layout import CHECKSUMS_FILE, ONNX_FILE, TEMPERATURE_FILE
 from hf_pipeline.runtime import IntentClassifier
-from hf_pipeline.runtime.verify import verification_problems
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -48,7 +48,7 @@ def test_the_real_pipeline(tmp_path: Path, minilm_dir: Path,
     assert CHECKSUMS_FILE not in json.loads((release / CHECKSUMS_FILE).read_text())
 
     capsys.readouterr()
-    cli("predict", "--model-dir", release, "who calls parse_config", "")
+    cli("predict", "--model", release, "who calls parse_config", "")
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["text"] for r in rows] == ["who calls parse_config", ""]
     assert rows[0]["intent"] in INTENTS and sum(rows[0]["probabilities"].values()) == \

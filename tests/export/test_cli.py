@@ -7,16 +7,19 @@ import json
 from pathlib import Path
 
 import pytest
+from fixtures.tiny_export import two_input_model
 
 from hf_pipeline.errors import ConfigError
 from hf_pipeline.export.cli import register
 from hf_pipeline.export.stage import FP32_FILE, INT8_FILE, REPORT_FILE
-from tests.export.conftest import two_input_model
+from hf_pipeline.release.cli import register as register_release
 
 
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="hf-pipeline")
-    register(parser.add_subparsers(dest="command", required=True))
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    register_release(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
@@ -42,9 +45,12 @@ def test_benchmark_table_and_json(export_dir: Path, tmp_path: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench.json"
     argv = ["export", "benchmark", str(export_dir / FP32_FILE), "--threads", "1", "--runs", "3",
-            "--batch-size", "2", "--json", str(out)]
+            "--batch-size", "2", "--output", str(out)]
     assert run(argv) == 0
     assert "p50 ms" in capsys.readouterr().out
+    assert run([*argv, "--json"]) == 0
+    printed, _ = json.JSONDecoder().raw_decode(capsys.readouterr().out)
+    assert printed.keys() == json.loads(out.read_text()).keys()
     data = json.loads(out.read_text())
     assert [(r["threads"], r["tokenization"]) for r in data["latency"]] == [(1, True), (1, False)]
     assert data["throughput"][0]["batch_size"] == 2
@@ -55,7 +61,7 @@ def test_export_gate_release(tiny_model_dir: Path, eval_files: tuple[Path, Path]
                              tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     dataset, dev = eval_files
     export = tmp_path / "export"
-    assert run(["export", "model", str(tiny_model_dir), "--output", str(export), "--preset",
+    assert run(["export", "model", "--model", str(tiny_model_dir), "--output", str(export), "--preset",
                 "matmul", "--data", str(dataset), "--dev-set", str(dev),
                 "--max-drop", "100"]) == 0
     report = json.loads((export / REPORT_FILE).read_text())

@@ -7,13 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fixtures.tiny_export import texts_and_labels, two_input_model
 
+from hf_pipeline.data_sources import load_eval_sets
 from hf_pipeline.export.config import ExportConfig
-from hf_pipeline.export.gate import AccuracyGateError, compare, load_eval_sets
-from hf_pipeline.export.session import OnnxClassifier, load_tokenizer
+from hf_pipeline.export.gate import AccuracyGateError, compare
 from hf_pipeline.export.stage import FP32_FILE, INT8_FILE, REPORT_FILE, gate_export
 from hf_pipeline.intents import INTENTS
-from tests.export.conftest import texts_and_labels, two_input_model
+from hf_pipeline.runtime.onnx import OnnxClassifier, load_tokenizer
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixtures.tiny_export import two_input_model
 
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.export.config import BenchmarkConfig
 from hf_pipeline.export.inspect import benchmark, verify_onnx
 from hf_pipeline.export.stage import FP32_FILE, INT8_FILE
 from hf_pipeline.io import sha256_file
-from tests.export.conftest import two_input_model
 
 
 def test_verify_a_good_model(export_dir: Path) -> None:

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from hf_pipeline.errors import DataFileError, InvalidValueError
-from hf_pipeline.export.quantize import PRESETS, quantization_summary, quantize
-from hf_pipeline.export.session import OnnxClassifier
+from hf_pipeline.export.quantize import PRESETS, quantize
 from hf_pipeline.export.stage import FP32_FILE
+from hf_pipeline.release.int8 import quantization_summary
+from hf_pipeline.runtime.onnx import OnnxClassifier
 
 # The tiny model: 2 layers x (Q, K, V, attention output, FFN in, FFN out) + pooler + classifier.
 WEIGHT_MATMULS = 2 * 6 + 2

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures.tampering import read_json, rewrite
+from fixtures.tiny_release import set_temperature
 
 from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD, ONNX_INPUTS
 from hf_pipeline.errors import DataFileError, InvalidValueError
-from hf_pipeline.export.release import write_checksums
-from hf_pipeline.export.session import OnnxClassifier
 from hf_pipeline.export.stage import FP32_FILE
 from hf_pipeline.intents import INTENTS
+from hf_pipeline.release.checksums import write_checksums
+from hf_pipeline.release.folder import model_version
 from hf_pipeline.runtime import (
     CONFIRM,
     DISAMBIGUATE,
@@ -28,8 +30,8 @@ from hf_pipeline.runtime import (
     softmax,
     tier_for,
 )
-from runtime.tampering import read_json, rewrite
-from runtime.tiny_release import set_temperature
+from hf_pipeline.runtime.onnx import OnnxClassifier
+from hf_pipeline.train.inference import load_trained_classifier
 
 TEXTS = ["who calls main", "where is parse_config defined in the server module", "x",
          "grep TODO", "graph of Router as svg", "path from a to b through c, d, e and f",
@@ -184,24 +186,24 @@ def test_probabilities_are_softmax_of_logits_over_t(release_copy: Path) -> None:
 
 @pytest.mark.parametrize(("content", "problem"), [
     ("{not json", "not valid JSON"),
-    ({"temperature": "0.5"}, "'temperature' is '0.5', expected a number > 0."),
-    ({"temperature": 0}, "'temperature' is 0, expected a number > 0."),
-    ({"temperature": -0.5}, "'temperature' is -0.5, expected a number > 0."),
-    ({"temperature": True}, "'temperature' is True, expected a number > 0."),
-    ({"temperature": None}, "'temperature' is None, expected a number > 0."),
-    ({"metrics": {}}, "'temperature' is None, expected a number > 0."),
-    ({"temperature": math.nan}, "'temperature' is nan, expected a number > 0."),
+    ({"temperature": "0.5"}, "'temperature' is '0.5', expected a finite number > 0."),
+    ({"temperature": 0}, "'temperature' is 0, expected a finite number > 0."),
+    ({"temperature": -0.5}, "'temperature' is -0.5, expected a finite number > 0."),
+    ({"temperature": True}, "'temperature' is True, expected a finite number > 0."),
+    ({"temperature": None}, "'temperature' is None, expected a finite number > 0."),
+    ({"metrics": {}}, "'temperature' is None, expected a finite number > 0."),
+    ({"temperature": math.nan}, "'temperature' is nan, expected a finite number > 0."),
     ({"temperature": math.inf}, "'temperature' is inf, expected a finite number > 0."),
-    ([0.5], "'temperature' is None, expected a number > 0."),
+    ([0.5], "'temperature' is None, expected a finite number > 0."),
     ({"temperature": 0.5, "intent_labels": list(reversed(INTENTS))}, "intent_labels"),
-    ({"temperature": 0.5, "intent_labels": 5}, "intent_labels 5 differ"),
+    ({"temperature": 0.5, "intent_labels": 5}, "intent_labels: the labels are a int"),
     (b'{"temperature": 0.5, "note": "\xff"}', "not UTF-8"),
 ])
 def test_a_malformed_temperature_is_an_error_not_t_1(release_copy: Path, content: object,
                                                      problem: str) -> None:
     if isinstance(content, bytes):
         (release_copy / "temperature.json").write_bytes(content)
-        write_checksums(release_copy)
+        write_checksums(release_copy, model_version=model_version(release_copy))
     elif isinstance(content, str):
         rewrite(release_copy, "temperature.json", content)
     else:
@@ -215,7 +217,8 @@ def test_a_malformed_temperature_is_an_error_not_t_1(release_copy: Path, content
 def test_no_temperature_json_means_t_1_loudly(release_copy: Path, release: IntentClassifier,
                                               caplog: pytest.LogCaptureFixture) -> None:
     (release_copy / "temperature.json").unlink()
-    write_checksums(release_copy)  # a folder legitimately built without calibration
+    # a folder legitimately built without calibration
+    write_checksums(release_copy, model_version=model_version(release_copy))
     with caplog.at_level(logging.WARNING, logger="hf_pipeline.runtime.classifier"):
         classifier = IntentClassifier.from_dir(release_copy)
     assert classifier.temperature == 1.0 and classifier.verified
@@ -238,7 +241,7 @@ def test_a_mixed_up_config_is_refused(release_copy: Path, change: str) -> None:
         config["id2label"] = labels
     rewrite(release_copy, "config.json", config)
     expected = {"max_length": "max_length is 512", "a list": "id2label is a list"}.get(
-        change, "id2label gives")
+        change, "id2label: the labels are")
     with pytest.raises(DataFileError, match=expected) as info:
         IntentClassifier.from_dir(release_copy)
     assert info.value.path == release_copy / "config.json"
@@ -246,7 +249,7 @@ def test_a_mixed_up_config_is_refused(release_copy: Path, change: str) -> None:
 
 def test_config_json_is_optional(release_copy: Path) -> None:
     (release_copy / "config.json").unlink()
-    write_checksums(release_copy)
+    write_checksums(release_copy, model_version=model_version(release_copy))
     assert IntentClassifier.from_dir(release_copy).predict(["who calls main"])[0].confidence > 0
 
 
@@ -299,8 +302,8 @@ def test_batching_int8_within_quantization_noise(tiny_release_dir: Path,
 
 
 def test_batching_trained_model(tiny_model_dir: Path) -> None:
-    batched = IntentClassifier.from_trained(tiny_model_dir, batch_size=32).predict(TEXTS)
-    single = IntentClassifier.from_trained(tiny_model_dir, batch_size=1).predict(TEXTS)
+    batched = load_trained_classifier(tiny_model_dir, batch_size=32).predict(TEXTS)
+    single = load_trained_classifier(tiny_model_dir, batch_size=1).predict(TEXTS)
     np.testing.assert_allclose(probability_matrix(single), probability_matrix(batched),
                                atol=1e-6)
 
@@ -310,7 +313,7 @@ def test_batching_trained_model(tiny_model_dir: Path) -> None:
 def test_load_classifier_tells_the_folders_apart(tiny_release_dir: Path,
                                                  tiny_model_dir: Path) -> None:
     onnx = load_classifier(tiny_release_dir)
-    torch = load_classifier(tiny_model_dir)
+    torch = load_classifier(tiny_model_dir, load_trained=load_trained_classifier)
     assert onnx.input_names == ONNX_INPUTS and onnx.verified
     assert torch.input_names == () and not torch.verified and torch.temperature == 1.0
     # Same network before and after INT8 export: close, not equal.
@@ -321,10 +324,10 @@ def test_load_classifier_tells_the_folders_apart(tiny_release_dir: Path,
 def test_a_trained_folder_uses_its_temperature(tiny_model_dir: Path, tmp_path: Path) -> None:
     folder = Path(shutil.copytree(tiny_model_dir, tmp_path / "final"))
     (folder / "temperature.json").write_text('{"temperature": 0.25}', encoding="utf-8")
-    assert load_classifier(folder).temperature == 0.25
+    assert load_classifier(folder, load_trained=load_trained_classifier).temperature == 0.25
     (folder / "temperature.json").write_text('{"temperature": -1}', encoding="utf-8")
     with pytest.raises(DataFileError, match="'temperature' is -1"):
-        load_classifier(folder)
+        load_classifier(folder, load_trained=load_trained_classifier)
 
 
 def test_not_a_model_folder(tmp_path: Path) -> None:

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures.tampering import append_newline, flip_byte
 
 from hf_pipeline.cli import main
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.runtime import IntentClassifier
-from runtime.tampering import append_newline, flip_byte
 
 FIELDS = ["intent", "confidence", "probabilities", "tier", "flags"]
 ROWS = [
@@ -50,7 +50,7 @@ def test_jsonl_round_trip(tiny_release_dir: Path, tmp_path: Path,
                           capsys: pytest.CaptureFixture[str]) -> None:
     source = write_jsonl(tmp_path / "in.jsonl", ROWS, blank_lines=True)
     out = tmp_path / "out.jsonl"
-    assert predict("--model-dir", tiny_release_dir, "--input", source, "--output", out) == 0
+    assert predict("--model", tiny_release_dir, "--input", source, "--output", out) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == f"wrote 4 predictions to {out}\n"
     results = read_jsonl(out)
@@ -69,7 +69,7 @@ def test_jsonl_round_trip(tiny_release_dir: Path, tmp_path: Path,
 def test_texts_as_arguments_come_first(tiny_release_dir: Path, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     source = write_jsonl(tmp_path / "in.jsonl", [{"text": "is the index fresh"}])
-    assert predict("--model-dir", tiny_release_dir, "who calls main", "", "--input", source) == 0
+    assert predict("--model", tiny_release_dir, "who calls main", "", "--input", source) == 0
     results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["text"] for r in results] == ["who calls main", "", "is the index fresh"]
     assert [list(r) for r in results] == [["text", *FIELDS]] * 3
@@ -81,12 +81,12 @@ def test_prefix_keeps_a_gold_label(tiny_release_dir: Path, tmp_path: Path,
     source = write_jsonl(tmp_path / "dev.jsonl", [{"text": "who calls main",
                                                    "intent": "FindCallers"}])
     out = tmp_path / "out.jsonl"
-    assert predict("--model-dir", tiny_release_dir, "--input", source, "--output", out) == 2
+    assert predict("--model", tiny_release_dir, "--input", source, "--output", out) == 2
     assert capsys.readouterr().err == (
         "error: input row 1 already has field(s) intent, which predict would overwrite. Fix: "
         "pass --prefix pred_ (or another prefix).\n")
     assert not out.exists()
-    assert predict("--model-dir", tiny_release_dir, "--input", source, "--output", out,
+    assert predict("--model", tiny_release_dir, "--input", source, "--output", out,
                    "--prefix", "pred_") == 0
     [result] = read_jsonl(out)
     assert list(result) == ["text", "intent", *(f"pred_{k}" for k in FIELDS)]
@@ -103,7 +103,7 @@ def test_prefix_keeps_a_gold_label(tiny_release_dir: Path, tmp_path: Path,
 def test_a_bad_input_line_is_named(tiny_release_dir: Path, tmp_path: Path, line: str,
                                    problem: str, capsys: pytest.CaptureFixture[str]) -> None:
     source = write_jsonl(tmp_path / "in.jsonl", [{"text": "fine"}, "", line, {"text": "fine"}])
-    assert predict("--model-dir", tiny_release_dir, "--input", source) == 2
+    assert predict("--model", tiny_release_dir, "--input", source) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     [message] = captured.err.splitlines()
@@ -119,26 +119,26 @@ def test_line_separators_inside_a_text_are_not_line_breaks(
     source.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\r\n"
                               for t in texts), encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    assert predict("--model-dir", tiny_release_dir, "--input", source, "--output", out) == 0
+    assert predict("--model", tiny_release_dir, "--input", source, "--output", out) == 0
     assert [r["text"] for r in read_jsonl(out)] == texts
     # predict's own output reads back as input.
-    assert predict("--model-dir", tiny_release_dir, "--input", out, "--prefix", "again_") == 0
+    assert predict("--model", tiny_release_dir, "--input", out, "--prefix", "again_") == 0
     again = [json.loads(line) for line in capsys.readouterr().out.split("\n") if line]
     assert [r["text"] for r in again] == texts
 
 
 def test_nothing_to_classify(tiny_release_dir: Path, tmp_path: Path,
                              capsys: pytest.CaptureFixture[str]) -> None:
-    assert predict("--model-dir", tiny_release_dir) == 2
+    assert predict("--model", tiny_release_dir) == 2
     assert capsys.readouterr().err == (
         "error: nothing to classify. Fix: pass TEXT arguments or --input FILE.jsonl.\n")
     missing = tmp_path / "missing.jsonl"
-    assert predict("--model-dir", tiny_release_dir, "--input", missing) == 2
+    assert predict("--model", tiny_release_dir, "--input", missing) == 2
     assert capsys.readouterr().err.startswith(f"error: {missing}: cannot read (")
 
 
 def test_bad_batch_size(tiny_release_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert predict("--model-dir", tiny_release_dir, "--batch-size", "0", "x") == 2
+    assert predict("--model", tiny_release_dir, "--batch-size", "0", "x") == 2
     assert capsys.readouterr().err == "error: batch_size: got 0, expected an integer >= 1.\n"
 
 
@@ -146,7 +146,7 @@ def test_a_tampered_release_is_refused(release_copy: Path, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     flip_byte(release_copy / "intent_classifier.onnx")
     out = tmp_path / "out.jsonl"
-    assert predict("--model-dir", release_copy, "--output", out, "who calls main") == 2
+    assert predict("--model", release_copy, "--output", out, "who calls main") == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: {release_copy}: model folder failed checksum verification:\n"
                           "  intent_classifier.onnx: SHA-256 mismatch")
@@ -159,7 +159,7 @@ def test_release_and_trained_folder_give_the_same_fields(
     outputs = []
     for folder in (tiny_release_dir, tiny_model_dir):
         out = tmp_path / f"{folder.name}.jsonl"
-        assert predict("--model-dir", folder, "--input", source, "--output", out) == 0
+        assert predict("--model", folder, "--input", source, "--output", out) == 0
         outputs.append(read_jsonl(out))
     int8, fp32 = outputs
     assert [list(r) for r in int8] == [list(r) for r in fp32] == [[*r, *FIELDS] for r in ROWS]
@@ -181,12 +181,12 @@ def test_the_installed_command_exit_codes(release_copy: Path) -> None:
     """The real process: exit status, one error message and no traceback; the warning of an
     unverified load reaches stderr."""
     append_newline(release_copy / "tokenizer.json")
-    refused = run_cli("--model-dir", release_copy, "who calls main")
-    assert refused.returncode == 2 and refused.stdout == ""
+    refused = run_cli("--model", release_copy, "who calls main")
+    assert refused.returncode == 1 and refused.stdout == ""
     assert refused.stderr.startswith(f"error: {release_copy}: model folder failed checksum")
     assert "tokenizer.json: SHA-256 mismatch" in refused.stderr
     assert "Traceback" not in refused.stderr
-    allowed = run_cli("--model-dir", release_copy, "--allow-unverified", "who calls main")
+    allowed = run_cli("--model", release_copy, "--allow-unverified", "who calls main")
     assert allowed.returncode == 0, allowed.stderr
     assert "loading an UNVERIFIED model" in allowed.stderr
     [line] = allowed.stdout.splitlines()
@@ -200,7 +200,7 @@ def test_a_lone_surrogate_is_replaced_not_a_crash(tiny_release_dir: Path, tmp_pa
     source = tmp_path / "in.jsonl"
     source.write_text('{"text": "who calls \\ud83d main"}\n{"text": "grep TODO"}\n',
                       encoding="utf-8")
-    assert predict("--model-dir", tiny_release_dir, "--input", source) == 0
+    assert predict("--model", tiny_release_dir, "--input", source) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["text"] for r in rows] == ["who calls \ud83d main", "grep TODO"]
     assert all(r["intent"] in INTENTS and r["flags"] == [] for r in rows)

@@ -45,7 +45,7 @@ def test_evaluate_command_matches_the_training_evaluation(
         cli_run: Path, tiny_data: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     out_file = tmp_path / "metrics.json"
-    code = main(["evaluate", str(cli_run / "final"), str(tiny_data), "--split", "test",
+    code = main(["evaluate", "--model", str(cli_run / "final"), str(tiny_data), "--split", "test",
                  "--output", str(out_file)])
     assert code == 0
     printed = capsys.readouterr().out
@@ -59,7 +59,7 @@ def test_evaluate_command_matches_the_training_evaluation(
 
 def test_evaluate_on_a_dev_set_file(cli_run: Path, tiny_dev_set: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["evaluate", str(cli_run / "final"), str(tiny_dev_set), "--json"]) == 0
+    assert main(["evaluate", "--model", str(cli_run / "final"), str(tiny_dev_set), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["num_samples"] == 16 and result["split"] == str(tiny_dev_set)
 

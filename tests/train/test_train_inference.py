@@ -36,7 +36,7 @@ def test_a_model_with_another_label_order_is_refused(tiny_model_dir: Path,
                           enumerate(sorted(config["id2label"].values()))}
     config["label2id"] = {label: int(i) for i, label in config["id2label"].items()}
     (bad / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    with pytest.raises(DataFileError, match=r"id2label is .*expected the runtime's order"):
+    with pytest.raises(DataFileError, match=r"the labels are .* the runtime.s order is"):
         TorchClassifier.from_dir(bad)
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures.tiny_export import two_input_model
 
 from hf_pipeline.contract import MAX_LENGTH
 from hf_pipeline.errors import DataFileError
-from hf_pipeline.export.session import OnnxClassifier, encode, load_tokenizer
-from tests.export.conftest import two_input_model
+from hf_pipeline.runtime.onnx import OnnxClassifier, encode, load_tokenizer
 
 TEXTS = ["who calls parse_config", "hmm", "Trace the path from main() to write_file!",
          " ".join(["a much longer query"] * 60)]

@@ -7,13 +7,12 @@ import logging
 from pathlib import Path
 
 import pytest
+from fixtures.tampering import append_newline, flip_byte, read_json, rewrite
 
 from hf_pipeline.errors import PipelineError
-from hf_pipeline.export.release import write_checksums
 from hf_pipeline.io import sha256_file
+from hf_pipeline.release.checksums import verification_problems, write_checksums
 from hf_pipeline.runtime import ChecksumError, IntentClassifier, verify_folder
-from hf_pipeline.runtime.verify import verification_problems
-from runtime.tampering import append_newline, flip_byte, read_json, rewrite
 
 RELEASE_FILES = ["config.json", "intent_classifier.onnx", "manifest.json", "temperature.json",
                  "tokenizer.json", "version.txt"]
@@ -49,7 +48,7 @@ def test_a_changed_file_is_refused_by_name(release_copy: Path, name: str) -> Non
         f"{release_copy}: model folder failed checksum verification:\n"
         f"  {mismatch(release_copy, name)}\n"
         "Fix: rebuild the folder with `hf-pipeline release` (or refresh it with `hf-pipeline "
-        "calibrate`); to load it anyway, pass allow_unverified=True (`--allow-unverified`), "
+        "calibrate fit`); to load it anyway, pass allow_unverified=True (`--allow-unverified`), "
         "never for a model you ship.")
 
 
@@ -133,11 +132,11 @@ def test_allow_unverified_is_the_only_way_past(release_copy: Path, damage: str,
         (release_copy / "checksums.json").unlink()
         problem = "checksums.json: missing, so nothing can be verified"
     refused(release_copy)
-    with caplog.at_level(logging.WARNING, logger="hf_pipeline.runtime.verify"):
+    with caplog.at_level(logging.WARNING, logger="hf_pipeline.release.checksums"):
         classifier = IntentClassifier.from_dir(release_copy, allow_unverified=True)
     assert classifier.verified is False
     [record] = [r for r in caplog.records if r.levelno == logging.WARNING
-                and r.name == "hf_pipeline.runtime.verify"]
+                and r.name == "hf_pipeline.release.checksums"]
     assert record.getMessage() == (f"{release_copy}: loading an UNVERIFIED model "
                                    f"(allow_unverified=True):\n  {problem}")
     assert classifier.predict(["who calls main"])[0].confidence > 0

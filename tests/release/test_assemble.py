@@ -7,23 +7,19 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fixtures.tiny_export import texts_and_labels
 
 from hf_pipeline.contract import MAX_LENGTH
 from hf_pipeline.errors import DataFileError, InvalidValueError, OutputError, PipelineError
 from hf_pipeline.export.config import ExportConfig
-from hf_pipeline.export.release import (
-    CONTENT_FILES,
-    RELEASE_FILES,
-    ReleaseInfo,
-    assemble,
-    build_release,
-    read_temperature,
-    write_checksums,
-)
 from hf_pipeline.export.stage import FP32_FILE, gate_export
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.io import sha256_file
-from tests.export.conftest import texts_and_labels
+from hf_pipeline.release.assemble import assemble, build_release
+from hf_pipeline.release.checksums import write_checksums
+from hf_pipeline.release.folder import ReleaseInfo, model_version
+from hf_pipeline.release.layout import CONTENT_FILES, RELEASE_FILES
+from hf_pipeline.release.temperature import read_temperature
 
 INFO = ReleaseInfo(model_version="1.2.0", dataset_repo="acme/sqry-intents",
                    dataset_revision="v1.0", training_commit="0123abcd", date="2026-01-02")
@@ -109,7 +105,7 @@ def test_write_checksums_after_calibration(release: Path, tmp_path: Path) -> Non
     calibrated = {"temperature": 0.43, "metrics": {"ece_after": 0.01},
                   "calibration_samples": 80, "intent_labels": list(INTENTS)}
     (folder / "temperature.json").write_text(json.dumps(calibrated))
-    after = write_checksums(folder)
+    after = write_checksums(folder, model_version=model_version(folder))
     assert after == json.loads((folder / "checksums.json").read_text())
     assert after["temperature.json"] == sha256_file(folder / "temperature.json")
     assert after["temperature.json"] != before["temperature.json"]
@@ -124,7 +120,7 @@ def test_extra_manifest_keys_survive_a_refresh(release: Path, tmp_path: Path) ->
     folder = Path(shutil.copytree(release, tmp_path / "model"))
     manifest = json.loads((folder / "manifest.json").read_text())
     (folder / "manifest.json").write_text(json.dumps({**manifest, "archive_sha256": "ab"}))
-    write_checksums(folder)
+    write_checksums(folder, model_version=model_version(folder))
     assert json.loads((folder / "manifest.json").read_text())["archive_sha256"] == "ab"
 
 
@@ -136,9 +132,9 @@ def test_calibrated_temperature_is_shipped(gated_export: Path, tmp_path: Path) -
 
 
 @pytest.mark.parametrize(("content", "problem"), [
-    ('{"temperature": 0}', "'temperature' is 0, expected a number > 0"),
+    ('{"temperature": 0}', "'temperature' is 0, expected a finite number > 0"),
     ('{"temperature": "0.4"}', "'temperature' is '0.4'"),
-    ('{"temperature": 0.4, "intent_labels": ["A"]}', "intent_labels ['A'] differ"),
+    ('{"temperature": 0.4, "intent_labels": ["A"]}', "intent_labels: the labels are ['A']"),
     ("{oops", "not valid JSON"),
 ])
 def test_bad_temperature_file(tmp_path: Path, content: str, problem: str) -> None:

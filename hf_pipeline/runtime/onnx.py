@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hf_pipeline.contract import MAX_LENGTH, ONNX_OUTPUT, TOKENIZER_FILE
+from hf_pipeline.contract import MAX_LENGTH, ONNX_OUTPUT
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.intents import NUM_INTENTS
+from hf_pipeline.release.layout import TOKENIZER_FILE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,7 +76,8 @@ def make_session(model_path: str | Path, *, threads: int = 1) -> Any:
     path = Path(model_path)
     if not path.is_file():
         raise DataFileError(path, "no ONNX model here.",
-                            fix="run `hf-pipeline export model MODEL_DIR --output DIR` first.")
+                            fix="run `hf-pipeline export model --model MODEL_DIR --output DIR` "
+                            "first.")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from hf_pipeline.data_sources import DEV_SET_PATH
 from hf_pipeline.intents import INTENTS
 
-DEVSET = Path(__file__).resolve().parents[1] / "hf_pipeline" / "devset" / "human_dev.jsonl"
+DEVSET = DEV_SET_PATH
 MIN_PER_INTENT = 25
 MIN_TOTAL = 200
 

@@ -1,0 +1,145 @@
+"""Checksums of a model folder: verified before anything in it is read, written last.
+
+Like the sqry-nl runtime: ``checksums.json`` maps file name -> SHA-256 of every other file;
+a mismatch, a listed file that is missing, or a missing ``checksums.json`` refuses the folder.
+Stricter than the runtime in one way: every file a loader reads must be listed, so nothing
+it uses escapes verification.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from hf_pipeline.errors import CheckFailedError, DataFileError
+from hf_pipeline.io import atomic_write_json, sha256_file
+from hf_pipeline.release.layout import (
+    CHECKSUMS_FILE,
+    CONTENT_FILES,
+    MANIFEST_FILE,
+    ONNX_FILE,
+    TOKENIZER_FILE,
+)
+
+log = logging.getLogger(__name__)
+
+UNVERIFIED_FIX = ("rebuild the folder with `hf-pipeline release` (or refresh it with "
+                  "`hf-pipeline calibrate fit`); to load it anyway, pass allow_unverified=True "
+                  "(`--allow-unverified`), never for a model you ship.")
+
+
+class ChecksumError(CheckFailedError, ValueError):
+    """A model folder failed verification; ``problems`` lists every failing file."""
+
+    def __init__(self, folder: Path, problems: list[str]) -> None:
+        self.folder, self.problems = folder, problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{folder}: model folder failed checksum verification:\n{lines}\n"
+                         f"Fix: {UNVERIFIED_FIX}")
+
+
+def read_checksums(folder: Path) -> dict[str, str]:
+    """The name -> hash map of ``folder/checksums.json``; ChecksumError if absent or malformed."""
+    path = folder / CHECKSUMS_FILE
+    if not path.is_file():
+        raise ChecksumError(folder, [f"{CHECKSUMS_FILE}: missing, so nothing can be verified"])
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ChecksumError(folder, [f"{CHECKSUMS_FILE}: unreadable ({e})"]) from None
+    if not isinstance(data, dict):
+        raise ChecksumError(folder, [f"{CHECKSUMS_FILE}: expected a JSON object of file name "
+                                     f"-> SHA-256, got {type(data).__name__}"])
+    bad = []
+    for name, digest in data.items():
+        if not isinstance(digest, str) or Path(name).name != name or name in ("", ".", ".."):
+            bad.append(f"{CHECKSUMS_FILE}: entry {name!r}: {digest!r} is not a plain file name "
+                       "with a SHA-256 hex string")
+    if bad:
+        raise ChecksumError(folder, bad)
+    return data
+
+
+def mismatched_files(folder: str | Path, *, required: Iterable[str] = ()) -> dict[str, str]:
+    """File name -> problem for every file of ``folder`` that fails verification (empty:
+    verified). ``required`` names files that must be listed because the caller reads them."""
+    folder = Path(folder)
+    try:
+        checksums = read_checksums(folder)
+    except ChecksumError as e:
+        return {CHECKSUMS_FILE: "; ".join(e.problems)}
+    problems = {}
+    for name in required:
+        if name not in checksums and (folder / name).exists():
+            problems[name] = f"{name}: not listed in {CHECKSUMS_FILE}, so it cannot be verified"
+    for name, expected in sorted(checksums.items()):
+        path = folder / name
+        if not path.is_file():
+            problems[name] = f"{name}: listed in {CHECKSUMS_FILE} but missing"
+            continue
+        actual = sha256_file(path)
+        if actual != expected.lower():
+            problems[name] = (f"{name}: SHA-256 mismatch ({CHECKSUMS_FILE} says "
+                              f"{expected[:12]}..., the file hashes to {actual[:12]}...); it "
+                              "was changed after release")
+    return problems
+
+
+def verification_problems(folder: str | Path, *, required: Iterable[str] = ()) -> list[str]:
+    """Every problem with ``folder``'s checksums, as messages (empty list: verified)."""
+    return list(mismatched_files(folder, required=required).values())
+
+
+def verify_folder(folder: str | Path, *, required: Iterable[str] = (),
+                  allow_unverified: bool = False) -> bool:
+    """Raise ChecksumError listing every problem, unless ``allow_unverified`` (then warn).
+    Returns True when the folder verified."""
+    folder = Path(folder)
+    problems = verification_problems(folder, required=required)
+    if not problems:
+        log.debug("%s: %s verified", folder, CHECKSUMS_FILE)
+        return True
+    if not allow_unverified:
+        raise ChecksumError(folder, problems)
+    log.warning("%s: loading an UNVERIFIED model (allow_unverified=True):\n  %s", folder,
+                "\n  ".join(problems))
+    return False
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """manifest.json as a dict; {} when there is none."""
+    path = Path(folder) / MANIFEST_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DataFileError(path, f"unreadable manifest ({e}).",
+                            fix="rebuild the folder with `hf-pipeline release`.") from None
+    if not isinstance(data, dict):
+        raise DataFileError(path, "expected a JSON object.", fix="rebuild the folder.")
+    return data
+
+
+def write_checksums(folder: str | Path, *, model_version: str) -> dict[str, str]:
+    """Refresh manifest.json (hashes of the content files, other keys kept), then write
+    checksums.json: SHA-256 of every other file in ``folder``, read from disk. Returns it."""
+    folder = Path(folder)
+    missing = [name for name in (ONNX_FILE, TOKENIZER_FILE) if not (folder / name).is_file()]
+    if missing:
+        raise DataFileError(folder, f"not a model folder: {', '.join(missing)} missing.",
+                            fix="build it with `hf-pipeline release`.")
+    manifest = read_manifest(folder)
+    manifest.pop("model_version", None)
+    manifest.pop("files", None)
+    files = {name: sha256_file(folder / name) for name in CONTENT_FILES
+             if (folder / name).is_file()}
+    atomic_write_json(folder / MANIFEST_FILE,
+                      {"model_version": model_version, "files": files, **manifest})
+    checksums = {p.name: sha256_file(p) for p in sorted(folder.iterdir())
+                 if p.is_file() and p.name != CHECKSUMS_FILE and not p.name.startswith(".")}
+    atomic_write_json(folder / CHECKSUMS_FILE, checksums)
+    return checksums

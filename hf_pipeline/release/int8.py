@@ -1,0 +1,52 @@
+"""Is a graph INT8: what its quantization covers, and the one check that a folder ships INT8."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from hf_pipeline.errors import DataFileError
+
+
+def op_counts(path: str | Path) -> Counter[str]:
+    """How many nodes of each op type the graph has."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return Counter(node.op_type for node in graph.node)
+
+
+def quantization_summary(path: str | Path) -> dict[str, Any]:
+    """What is quantized: int8 MatMuls, int8 embedding Gathers, fp32 weight MatMuls left."""
+    import onnx
+    from onnx import TensorProto
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    dtypes = {init.name: init.data_type for init in graph.initializer}
+    int8 = {TensorProto.INT8, TensorProto.UINT8}
+    float_weights = {name for name, dtype in dtypes.items() if dtype == TensorProto.FLOAT}
+    counts = Counter(node.op_type for node in graph.node)
+    return {
+        "int8_matmuls": counts["MatMulInteger"] + counts["DynamicQuantizeMatMul"],
+        "int8_gathers": sum(1 for n in graph.node
+                            if n.op_type == "Gather" and dtypes.get(n.input[0]) in int8),
+        "fp32_gathers": sum(1 for n in graph.node
+                            if n.op_type == "Gather" and n.input[0] in float_weights),
+        "fp32_weight_matmuls": sum(1 for n in graph.node if n.op_type in ("MatMul", "Gemm")
+                                   and any(i in float_weights for i in n.input[1:2])),
+        "op_counts": dict(sorted(counts.items())),
+    }
+
+
+def check_int8(onnx_path: str | Path) -> None:
+    """The model folder ships the INT8 graph: at least one int8 MatMul."""
+    onnx_path = Path(onnx_path)
+    if not onnx_path.is_file():
+        raise DataFileError(onnx_path, "no ONNX model here.",
+                            fix="run `hf-pipeline export model --model MODEL_DIR --output DIR` "
+                            "first.")
+    if quantization_summary(onnx_path)["int8_matmuls"] == 0:
+        raise DataFileError(onnx_path, "this model is not quantized (no int8 MatMul); the "
+                            "model folder ships the INT8 graph, and calibration must see its "
+                            "logits.", fix="use model.int8.onnx of the export folder.")

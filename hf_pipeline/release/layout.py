@@ -1,0 +1,44 @@
+"""The model folder's file names, and where its reports live beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ONNX_FILE = "intent_classifier.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+CONFIG_FILE = "config.json"
+TEMPERATURE_FILE = "temperature.json"
+VERSION_FILE = "version.txt"
+CHECKSUMS_FILE = "checksums.json"
+MANIFEST_FILE = "manifest.json"
+
+CONTENT_FILES: tuple[str, ...] = (ONNX_FILE, TOKENIZER_FILE, CONFIG_FILE, TEMPERATURE_FILE,
+                                  VERSION_FILE)
+RELEASE_FILES: tuple[str, ...] = (*CONTENT_FILES, MANIFEST_FILE, CHECKSUMS_FILE)
+# The files a loader reads, so each must be listed in checksums.json.
+LOADED_FILES: tuple[str, ...] = (ONNX_FILE, TOKENIZER_FILE, TEMPERATURE_FILE, CONFIG_FILE)
+
+# Beside the folder (never inside: it holds exactly the contract's files).
+REPORTS_SUFFIX = ".reports"
+EXPORT_REPORT = "export_report.json"
+CALIBRATION_REPORT = "calibration_report.json"
+
+
+def reports_dir(release_dir: str | Path) -> Path:
+    """``<release>.reports`` beside the folder: export and calibration reports, diagrams.
+    Resolved first: for "." the unresolved parent is the folder itself."""
+    release_dir = Path(release_dir).resolve()
+    return release_dir.parent / f"{release_dir.name}{REPORTS_SUFFIX}"
+
+
+def is_release_folder(folder: str | Path) -> bool:
+    """Looks like a model folder (ONNX graph or checksums present), as opposed to a trained
+    PyTorch folder."""
+    folder = Path(folder)
+    return (folder / ONNX_FILE).is_file() or (folder / CHECKSUMS_FILE).is_file()
+
+
+def is_inside(path: str | Path, folder: str | Path) -> bool:
+    """``path`` is ``folder`` or below it (both resolved)."""
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents
