@@ -7,7 +7,10 @@ import json
 import time
 from pathlib import Path
 
+from hf_pipeline.config import help_default
+from hf_pipeline.contract import MIN_SAMPLES_PER_INTENT
 from hf_pipeline.errors import ConfigError
+from hf_pipeline.generate.config import GenerateConfig
 from hf_pipeline.publish.cli import add_hub_options, use_hub_options
 
 
@@ -16,16 +19,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Generate a balanced, reproducible intent dataset from the "
                        "template files. Same seed, same bytes.")
     p.add_argument("--config", type=Path, help="YAML/JSON file of GenerateConfig options")
-    p.add_argument("--output", type=Path, help="output folder (default out/data)")
-    p.add_argument("--samples-per-intent", type=int, help="samples per intent, all splits (1000)")
-    p.add_argument("--seed", type=int, help="random seed (1)")
-    p.add_argument("--augment-ratio", type=float, help="share of samples augmented (0.3)")
+    p.add_argument("--output", type=Path,
+                   help="output folder" + help_default(GenerateConfig, "output"))
+    p.add_argument("--samples-per-intent", type=int, help="samples per intent, all splits"
+                   + help_default(GenerateConfig, "samples_per_intent"))
+    p.add_argument("--seed", type=int, help="random seed" + help_default(GenerateConfig, "seed"))
+    p.add_argument("--augment-ratio", type=float, help="share of samples augmented"
+                   + help_default(GenerateConfig, "augment_ratio"))
     p.add_argument("--augmentations", help="comma-separated names (default: all; see "
                    "--list-augmentations)")
     p.add_argument("--templates", dest="templates_dir", type=Path, help="template folder")
     p.add_argument("--slots", dest="slots_file", type=Path, help="slot values YAML file")
     p.add_argument("--allow-small", action="store_true", default=None,
-                   help="allow fewer than 1000 samples per intent (not a training set)")
+                   help=f"allow fewer than {MIN_SAMPLES_PER_INTENT} samples per intent (not a "
+                   "training set)")
     p.add_argument("--verification-output", type=Path,
                    help="also write a 10%% stratified sample for human review to this file")
     p.add_argument("--no-dataset-dict", dest="write_dataset_dict", action="store_false",

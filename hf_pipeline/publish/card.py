@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hf_pipeline.assets import asset_dir
 from hf_pipeline.intents import DESCRIPTIONS, INTENTS
 
 if TYPE_CHECKING:
@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
     from hf_pipeline.publish.dataset import LocalDataset, PublishDatasetConfig
 
-# The card template lives at the repo's top level (dataset_card/), next to model_card/.
-CARD_TEMPLATE = Path(__file__).resolve().parents[2] / "dataset_card" / "template.md"
+# The card template lives at the repo's top level (dataset_card/), shipped as an asset.
+CARD_TEMPLATE = asset_dir("dataset_card") / "template.md"
 
 
 def size_category(n: int) -> str:

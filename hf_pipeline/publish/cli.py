@@ -48,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
     from hf_pipeline.publish import PublishDatasetConfig, publish_dataset, versions
 
     if args.status:
-        print(json.dumps(versions(args.repo_id), indent=2))
+        from hf_pipeline.hub_client import hub_errors
+
+        with hub_errors(f"status of dataset {args.repo_id}"):
+            print(json.dumps(versions(args.repo_id), indent=2))
         return 0
     if args.data_dir is None or args.tag is None:
         raise ConfigError("publish-dataset needs DATA_DIR and --tag (or --status).")

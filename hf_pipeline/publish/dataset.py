@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.contract import DATASET_JSON
 from hf_pipeline.data_sources import load_splits
-from hf_pipeline.errors import InvalidValueError, PipelineError
+from hf_pipeline.errors import CheckFailedError, InvalidValueError
+from hf_pipeline.hub_client import hub_errors
 from hf_pipeline.io import sha256_file, sha256_text
 from hf_pipeline.publish.card import CARD_TEMPLATE, render_dataset_card
 
@@ -38,7 +39,7 @@ TAG_PATTERN = re.compile(r"^v\d+\.\d+\.\d+([.-][0-9A-Za-z.]+)?$")
 REPO_PATTERN = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-class PublishError(PipelineError, RuntimeError):
+class PublishError(CheckFailedError, RuntimeError):
     """The Hub refused or the repo is in a state we will not overwrite."""
 
 
@@ -196,19 +197,10 @@ def _tags(api: HfApi, repo_id: str) -> dict[str, str]:
 
 
 def _check_token(api: HfApi) -> None:
-    """Fail early and clearly when the Hub rejects the token (never print the token)."""
-    from huggingface_hub.errors import HfHubHTTPError, HTTPError
-
-    try:
+    """Fail early and clearly: an unreachable Hub and a refused token are told apart, each
+    with its fix (the token is never printed)."""
+    with hub_errors("publish", endpoint=api.endpoint):
         api.whoami()
-    except HfHubHTTPError as e:
-        status = e.response.status_code if e.response is not None else "?"
-        raise PublishError(
-            f"{api.endpoint} rejected the token (HTTP {status}). Fix: set HF_TOKEN to a token "
-            "with write access, or run `hf auth login`.") from None
-    except (HTTPError, OSError) as e:  # no connection; a missing token (LocalTokenNotFoundError)
-        raise PublishError(f"cannot authenticate with {api.endpoint}: {e}. Fix: set HF_TOKEN "
-                           "or run `hf auth login`.") from None
 
 
 def versions(repo_id: str, *, api: HfApi | None = None) -> dict[str, Any]:

@@ -83,7 +83,8 @@ def test_bad_data_paths_give_one_clear_error(release_copy: Path, tiny_data: Path
     missing = tmp_path / "missing" / "data.json"
     data, dev = (missing, tiny_dev) if bad == "data" else (tiny_data, missing)
     old = (release_copy / TEMPERATURE_FILE).read_bytes()
-    rc = main(["calibrate", "fit", "--model", str(release_copy), "--data", str(data), "--dev-set", str(dev)])
+    rc = main(["calibrate", "fit", "--model", str(release_copy), "--data", str(data),
+               "--dev-set", str(dev)])
     err = capsys.readouterr().err
     assert rc == 2
     expected = ("no such local path, and not a Hub repo id" if bad == "data"
@@ -95,7 +96,8 @@ def test_bad_data_paths_give_one_clear_error(release_copy: Path, tiny_data: Path
 
 def test_a_missing_release_folder(tmp_path: Path, tiny_data: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["calibrate", "fit", "--model", str(tmp_path / "nope"), "--data", str(tiny_data)]) == 2
+    assert main(["calibrate", "fit", "--model", str(tmp_path / "nope"), "--data",
+                 str(tiny_data)]) == 2
     assert capsys.readouterr().err == (f"error: {tmp_path / 'nope'}: no such model folder. "
                                        "Fix: pass the folder written by `hf-pipeline "
                                        "release`.\n")

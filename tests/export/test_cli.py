@@ -61,8 +61,8 @@ def test_export_gate_release(tiny_model_dir: Path, eval_files: tuple[Path, Path]
                              tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     dataset, dev = eval_files
     export = tmp_path / "export"
-    assert run(["export", "model", "--model", str(tiny_model_dir), "--output", str(export), "--preset",
-                "matmul", "--data", str(dataset), "--dev-set", str(dev),
+    assert run(["export", "model", "--model", str(tiny_model_dir), "--output", str(export),
+                "--preset", "matmul", "--data", str(dataset), "--dev-set", str(dev),
                 "--max-drop", "100"]) == 0
     report = json.loads((export / REPORT_FILE).read_text())
     assert report["config"]["preset"] == "matmul" and report["gate"]["passed"]

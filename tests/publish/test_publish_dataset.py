@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hf_pipeline.errors import HubError
 from hf_pipeline.generate import GenerateConfig, generate
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.publish import PublishDatasetConfig, PublishError, publish_dataset, versions
@@ -96,10 +97,11 @@ def test_wrong_token_is_a_clear_error(hub_env, hub_repo_id: Callable[[str], str]
                                       caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("HF_TOKEN", "hf_wrongtoken")
     caplog.set_level(logging.DEBUG)
-    with pytest.raises(PublishError) as e:
+    with pytest.raises(HubError) as e:
         publish_dataset(PublishDatasetConfig(data_dir=data_v1, repo_id=hub_repo_id("x"),
                                              tag="v1.0.0"))
-    assert str(e.value).startswith(f"{hub_env.url} rejected the token (HTTP 401)")
+    assert str(e.value).startswith(f"publish: the Hub at {hub_env.url} refused the token "
+                                   "(401 Unauthorized). Fix: set HF_TOKEN")
     assert "hf_wrongtoken" not in str(e.value) and "hf_wrongtoken" not in caplog.text
 
 

@@ -1,0 +1,1 @@
+"""Shipped inside the package as hf_pipeline.assets.spaces_demo (see hf_pipeline/assets)."""
