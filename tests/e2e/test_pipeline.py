@@ -36,11 +36,11 @@ def test_the_real_pipeline(tmp_path: Path, minilm_dir: Path,
     # 96 training rows, 2 epochs: far from the real model, but clearly learning.
     assert metrics["validation"]["accuracy"] > 0.3 and metrics["dev"]["num_samples"] >= 200
 
-    cli("export", "model", run / "final", "--output", export, "--data", data)
+    cli("export", "model", "--model", run / "final", "--output", export, "--data", data)
     cli("release", export, "--output", release, "--model-version", "0.0.0-e2e",
         "--training-commit", "e2e", "--dataset-repo", "local/e2e", "--dataset-revision", "seed7")
     assert {p.name for p in release.iterdir()} == CONTRACT_FILES
-    cli("calibrate", release, "--data", data)
+    cli("calibrate", "fit", "--model", release, "--data", data)
     temperature = json.loads((release / TEMPERATURE_FILE).read_text(encoding="utf-8"))
     assert temperature["temperature"] != 1.0 and temperature["intent_labels"] == list(INTENTS)
     assert temperature["calibration_split"] == "validation"
