@@ -162,7 +162,14 @@ def check_token(api: HfApi) -> None:
 def version_status(api: HfApi, repo_id: str, *, repo_type: str,
                    describe: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
     """Tags (each with ``describe(commit)``), main's head, and whether main has untagged work."""
-    tags = tag_commits(api, repo_id, repo_type=repo_type)
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    try:
+        tags = tag_commits(api, repo_id, repo_type=repo_type)
+    except RepositoryNotFoundError:
+        raise PublishError(f"{api.endpoint} has no {repo_type} repo {repo_id} (or the token "
+                           "may not read it). Fix: check the repo id, HF_ENDPOINT and "
+                           "HF_TOKEN.") from None
     head = main_commit(api, repo_id, repo_type=repo_type)
     return {
         "repo_id": repo_id, "main": head, "untagged_main": head not in tags.values(),
