@@ -5,4 +5,5 @@ pytest_plugins = [
     "fixtures.hub_server",
     "fixtures.tiny_release",
     "fixtures.tiny_export",
+    "fixtures.tiny_eval_data",
 ]

@@ -1,4 +1,5 @@
-"""``hf-pipeline publish-dataset``: push a generated dataset as a tagged Hub version."""
+"""``hf-pipeline publish-dataset`` and ``publish-model``: tagged, never-overwritten Hub versions
+of a generated dataset and of a release folder."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ def use_hub_options(args: argparse.Namespace) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _register_dataset(sub)
+    _register_model(sub)
+
+
+def _register_dataset(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("publish-dataset", help="publish a generated dataset to the Hub as a "
                        "tagged version", description="Push train/validation/test and the "
                        "verification sample with a dataset card, then tag the version. Tags "
@@ -41,6 +47,28 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="list the published versions and untagged work on main, then exit")
     add_hub_options(p)
     p.set_defaults(func=run)
+
+
+def _register_model(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("publish-model", help="publish a release folder to a Hub model repo as "
+                       "a tagged version", description="Upload the model folder (at the repo "
+                       "root, as sqry-nl loads it), its reports and reliability diagrams, and "
+                       "a model card with the measured figures; verify a fresh download of "
+                       "the commit, then tag it. Tags are never moved; identical content is a "
+                       "no-op; rerunning finishes an interrupted publish.")
+    p.add_argument("--model", "-m", dest="release_dir", type=Path, metavar="FOLDER",
+                   help="model folder from `hf-pipeline release` (then `hf-pipeline calibrate "
+                   "fit`)")
+    p.add_argument("--repo-id", required=True, help="model repo, namespace/name")
+    p.add_argument("--tag", help="version tag, e.g. v1.0.0")
+    p.add_argument("--reports-dir", type=Path, help="calibration_report.json, "
+                   "export_report.json and reliability_<set>.png (default: FOLDER.reports "
+                   "beside the release folder)")
+    p.add_argument("--private", action="store_true", help="create the repo private")
+    p.add_argument("--status", action="store_true",
+                   help="list the published versions and untagged work on main, then exit")
+    add_hub_options(p)
+    p.set_defaults(func=run_model)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,4 +87,22 @@ def run(args: argparse.Namespace) -> int:
                                private=args.private, verification_file=args.verification_file)
     result = publish_dataset(cfg)
     print(f"{result.status}: {result.repo_id}@{result.tag} (commit {result.commit[:12]})")
+    return 0
+
+
+def run_model(args: argparse.Namespace) -> int:
+    use_hub_options(args)
+    from hf_pipeline.publish.model import PublishModelConfig, model_versions, publish_model
+
+    if args.status:
+        print(json.dumps(model_versions(args.repo_id), indent=2))
+        return 0
+    if args.release_dir is None or args.tag is None:
+        raise ConfigError("publish-model needs --model FOLDER and --tag (or --status).")
+    cfg = PublishModelConfig(release_dir=args.release_dir, repo_id=args.repo_id, tag=args.tag,
+                             reports_dir=args.reports_dir, private=args.private)
+    result = publish_model(cfg)
+    print(f"{result.status}: {result.repo_id}@{result.tag} (commit {result.commit})")
+    print("files: " + ", ".join(result.files))
+    print("verification:" + "".join(f"\n  {line}" for line in result.verification))
     return 0

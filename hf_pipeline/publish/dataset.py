@@ -1,30 +1,34 @@
 """``publish_dataset(cfg)``: push a generated dataset to a Hub dataset repo as a tagged version.
 
-A version exists once its tag exists, and a tag is created only after the data, the
-verification sample, the card and ``hf_pipeline.json`` (the content hash) are all on
-``main``. So an interrupted publish leaves every earlier tag loadable and shows up as
-untagged commits on ``main`` (``versions()``); running the same publish again finishes it.
-Tags are never moved: the same tag with other content is refused, the same content is a no-op.
-
-The endpoint and token come from the usual places (HF_ENDPOINT, HF_TOKEN, the login cache);
-the token is never logged or written.
+The version flow (tags never moved, identical content a no-op, interrupted publishes finished
+by a rerun) is ``hf_pipeline.publish.versions``; this module says what a dataset version is:
+the splits, the verification sample, the card, and ``hf_pipeline.json`` with the content hash
+of the generator's files. The card and manifest commit comes last, so a version is on ``main``
+only once that commit is.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.contract import DATASET_JSON
 from hf_pipeline.data_sources import load_splits
-from hf_pipeline.errors import CheckFailedError, InvalidValueError
-from hf_pipeline.hub_client import hub_errors
+from hf_pipeline.errors import InvalidValueError
 from hf_pipeline.io import sha256_file, sha256_text
 from hf_pipeline.publish.card import CARD_TEMPLATE, render_dataset_card
+from hf_pipeline.publish.versions import (
+    PublishError,
+    PublishResult,
+    Target,
+    check_repo_id,
+    check_tag,
+    publish_version,
+    version_status,
+)
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -35,12 +39,8 @@ MANIFEST = "hf_pipeline.json"
 VERIFICATION_JSON = "verification.json"
 VERIFICATION_CONFIG = "verification"
 REVIEW_SPLIT = "review"
-TAG_PATTERN = re.compile(r"^v\d+\.\d+\.\d+([.-][0-9A-Za-z.]+)?$")
-REPO_PATTERN = re.compile(r"^[\w.-]+/[\w.-]+$")
-
-
-class PublishError(CheckFailedError, RuntimeError):
-    """The Hub refused or the repo is in a state we will not overwrite."""
+__all__ = ["PublishDatasetConfig", "PublishError", "PublishResult", "publish_dataset",
+           "versions"]
 
 
 @dataclass(frozen=True)
@@ -58,19 +58,8 @@ class PublishDatasetConfig:
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
-        if not REPO_PATTERN.match(self.repo_id):
-            raise InvalidValueError("repo_id", self.repo_id, "namespace/name")
-        if not TAG_PATTERN.match(self.tag):
-            raise InvalidValueError("tag", self.tag, "a version tag like v1.0.0",
-                                    fix="Each publish is a semantic-version tag.")
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    repo_id: str
-    tag: str
-    commit: str
-    status: str  # "published" | "tagged" (content already on main) | "unchanged"
+        check_repo_id(self.repo_id)
+        check_tag(self.tag)
 
 
 @dataclass(frozen=True)
@@ -86,32 +75,33 @@ def publish_dataset(cfg: PublishDatasetConfig, *, api: HfApi | None = None) -> P
     from huggingface_hub import HfApi
 
     local = read_local(cfg)
-    api = api or HfApi()
-    _check_token(api)
-    api.create_repo(cfg.repo_id, repo_type="dataset", private=cfg.private, exist_ok=True)
-    tags = _tags(api, cfg.repo_id)
-    if cfg.tag in tags:
-        remote = _manifest(api, cfg.repo_id, tags[cfg.tag])
-        if remote and remote.get("content_sha256") == local.content_sha256:
-            log.info("%s@%s already holds this data; nothing to do", cfg.repo_id, cfg.tag)
-            return PublishResult(cfg.repo_id, cfg.tag, tags[cfg.tag], "unchanged")
-        raise PublishError(
-            f"tag {cfg.tag} of {cfg.repo_id} already holds different data (content sha256 "
-            f"{(remote or {}).get('content_sha256', 'unknown')[:12]} there, "
-            f"{local.content_sha256[:12]} here). Tags are never moved or overwritten. "
-            "Fix: publish under a new version tag, e.g. the next patch version.")
-    head = api.dataset_info(cfg.repo_id).sha
-    status = "tagged"
-    if (_manifest(api, cfg.repo_id, head) or {}).get("content_sha256") != local.content_sha256:
-        if head is not None and head not in tags.values() and _manifest(api, cfg.repo_id, head):
-            log.warning("main of %s has untagged commits; publishing %s on top of them",
-                        cfg.repo_id, cfg.tag)
-        head = _push(api, cfg, local)
-        status = "published"
-    api.create_tag(cfg.repo_id, tag=cfg.tag, revision=head, repo_type="dataset",
-                   tag_message=f"hf-pipeline dataset {cfg.tag} ({local.content_sha256[:12]})")
-    log.info("%s %s@%s (commit %s)", status, cfg.repo_id, cfg.tag, head)
-    return PublishResult(cfg.repo_id, cfg.tag, head, status)
+    target = Target(cfg.repo_id, "dataset", cfg.tag, private=cfg.private)
+    return publish_version(api or HfApi(), target, DatasetVersion(cfg, local))
+
+
+class DatasetVersion:
+    """A dataset version is the content hash of the generator's files (``hf_pipeline.json``)."""
+
+    noun = "data"
+
+    def __init__(self, cfg: PublishDatasetConfig, local: LocalDataset) -> None:
+        self.cfg, self.local = cfg, local
+
+    def summary(self) -> str:
+        return self.local.content_sha256[:12]
+
+    def difference(self, api: HfApi, revision: str, *, exact: bool) -> str | None:
+        there = (_manifest(api, self.cfg.repo_id, revision) or {}).get("content_sha256")
+        if there == self.local.content_sha256:
+            return None
+        return (f"content sha256 {(there or 'unknown')[:12]} there, "
+                f"{self.local.content_sha256[:12]} here")
+
+    def push(self, api: HfApi, parent: str | None) -> str:
+        return _push(api, self.cfg, self.local)
+
+    def verify(self, api: HfApi, commit: str) -> tuple[str, ...]:
+        return ()  # load_dataset at the tag is what tests check; no checksum file to verify
 
 
 def read_local(cfg: PublishDatasetConfig) -> LocalDataset:
@@ -191,28 +181,10 @@ def _manifest(api: HfApi, repo_id: str, revision: str | None) -> dict[str, Any] 
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def _tags(api: HfApi, repo_id: str) -> dict[str, str]:
-    refs = api.list_repo_refs(repo_id, repo_type="dataset")
-    return {t.name: t.target_commit for t in refs.tags}
-
-
-def _check_token(api: HfApi) -> None:
-    """Fail early and clearly: an unreachable Hub and a refused token are told apart, each
-    with its fix (the token is never printed)."""
-    with hub_errors("publish", endpoint=api.endpoint):
-        api.whoami()
-
-
 def versions(repo_id: str, *, api: HfApi | None = None) -> dict[str, Any]:
     """Tags with their content hash, and whether ``main`` has untagged work."""
     from huggingface_hub import HfApi
 
     api = api or HfApi()
-    tags = _tags(api, repo_id)
-    head = api.dataset_info(repo_id).sha
-    return {
-        "repo_id": repo_id, "main": head, "untagged_main": head not in tags.values(),
-        "tags": {name: {"commit": commit,
-                        "content_sha256": (_manifest(api, repo_id, commit) or {})
-                        .get("content_sha256")} for name, commit in sorted(tags.items())},
-    }
+    return version_status(api, repo_id, repo_type="dataset", describe=lambda commit: {
+        "content_sha256": (_manifest(api, repo_id, commit) or {}).get("content_sha256")})

@@ -74,6 +74,11 @@ def read_version(folder: str | Path) -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise DataFileError(path, f"unreadable ({e}).", fix=REBUILD) from None
+    return parse_version(text)
+
+
+def parse_version(text: str) -> dict[str, str]:
+    """version.txt's text as key -> value (as the runtime reads it)."""
     pairs = (line.split("=", 1) for line in text.splitlines()
              if "=" in line and not line.lstrip().startswith("#"))
     return {key.strip(): value.strip() for key, value in pairs}
