@@ -49,6 +49,8 @@ class TrainerState:
     epochs_without_improvement: int = 0
     history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     process_totals: list[list[float]] = dataclasses.field(default_factory=list)
+    # Content hash of the splits trained and evaluated on; a resume must see the same data.
+    data_sha256: str | None = None
 
     @classmethod
     def from_file(cls, path: Path) -> TrainerState:

@@ -55,6 +55,18 @@ def load_training_data(cfg: TrainConfig) -> TrainingData:
     return TrainingData(loaded.dataset, dev, provenance)
 
 
+def content_sha256(named: dict[str, Dataset]) -> str:
+    """One hash of every split's texts and labels: what a resumed run must train on again."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(named):
+        h.update(f"\x1c{name}\x1d".encode())
+        h.update("\x1e".join(list(named[name]["text"])).encode("utf-8", "surrogatepass"))
+        h.update(("\x1d" + ",".join(map(str, named[name]["label"]))).encode())
+    return h.hexdigest()
+
+
 def _cache_key(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int) -> str:
     """Content hash: the same texts, labels, tokenizer and limit reuse the same cache file."""
     texts = "\x1e".join(list(dataset["text"]))

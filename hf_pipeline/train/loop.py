@@ -139,7 +139,8 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
         model, optimizer, train_loader, scheduler, *evals.values())
     prepared = dict(zip(evals, loaders, strict=True))
     info = {"base_model": {"requested": cfg.base_model, "resolved": base},
-            "data": data.provenance, "samples": {name: len(ds) for name, ds in named.items()}}
+            "data": {**data.provenance, "content_sha256": train_data.content_sha256(named)},
+            "samples": {name: len(ds) for name, ds in named.items()}}
     return Run(accelerator, model, tokenizer, optimizer, scheduler, train_loader, sampler,
                prepared, prepared.pop("test"), _optimizer_steps(len(train_loader), cfg), info)
 
@@ -173,9 +174,15 @@ def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str,
 
 def _initial_state(cfg: TrainConfig, run: Run, resume_from: Path | None) -> ckpt.TrainerState:
     config = to_dict(cfg)
+    data_sha = run.info["data"]["content_sha256"]
     if resume_from is None:
-        return ckpt.TrainerState(config=config)
+        return ckpt.TrainerState(config=config, data_sha256=data_sha)
     state = ckpt.load_checkpoint(run.accelerator, resume_from, config)
+    if state.data_sha256 is not None and state.data_sha256 != data_sha:
+        raise ConfigError(f"--resume: the data differs from the data the run saved in "
+                          f"{resume_from} was trained on (content sha256 {state.data_sha256[:16]}"
+                          f" then, {data_sha[:16]} now, for {cfg.data}). Fix: resume with the "
+                          "original data, or start a new run in another --output folder.")
     if state.process_totals and len(state.process_totals) != run.accelerator.num_processes:
         raise ConfigError(f"--resume: {resume_from} was saved by {len(state.process_totals)} "
                           f"process(es), this run has {run.accelerator.num_processes}. Fix: "

@@ -133,6 +133,31 @@ def test_resume_ends_where_the_uninterrupted_run_ends(
     assert read(resumed / "eval_metrics.json")["test"] == read(whole / "eval_metrics.json")["test"]
 
 
+def test_resume_on_changed_data_at_the_same_path_is_refused(
+        tmp_path: Path, train_kwargs: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Epoch 1 on one dataset, epoch 2 on another, recorded as the second: refused."""
+    from .tiny_data import write_dataset_dict
+
+    data = write_dataset_dict(tmp_path / "data")
+    kwargs = {**train_kwargs, "data": str(data), "num_epochs": 2}
+    real_step, calls = loop.training_step, {"n": 0}
+
+    def crashing_step(*args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 10:  # after the epoch-1 checkpoint
+            raise KeyboardInterrupt
+        return real_step(*args)
+
+    monkeypatch.setattr(loop, "training_step", crashing_step)
+    with pytest.raises(KeyboardInterrupt):
+        run_train(tmp_path / "out", **kwargs)
+    monkeypatch.setattr(loop, "training_step", real_step)
+    write_dataset_dict(tmp_path / "data", per_intent={"train": 9, "validation": 2, "test": 2})
+    with pytest.raises(ConfigError, match=r"the data differs .*content sha256 [0-9a-f]{16} "
+                       r"then, [0-9a-f]{16} now"):
+        run_train(tmp_path / "out", resume=True, **kwargs)
+
+
 def test_resume_with_other_hyperparameters_is_refused(tmp_path: Path, train_kwargs: dict) -> None:
     out = run_train(tmp_path / "out", **{**train_kwargs, "num_epochs": 1})
     with pytest.raises(ConfigError, match=r"learning_rate: 0\.001 -> 0\.002"):
