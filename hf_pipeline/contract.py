@@ -25,6 +25,7 @@ SPLITS: tuple[str, ...] = ("train", "validation", "test")
 DEV = "dev"  # the human-written dev set, reported next to the splits
 DATASET_JSON = "dataset.json"
 DATASET_DICT_DIR = "dataset_dict"
+VERIFICATION_JSON = "verification.json"  # the 10% human-review sample beside the data
 MIN_SAMPLES_PER_INTENT = 1000
 
 # Bounds of the temperature search (and of a temperature.json we accept as sane).
@@ -33,5 +34,5 @@ T_MIN, T_MAX = 0.05, 20.0
 __all__ = [
     "CONFIRM_THRESHOLD", "DATASET_DICT_DIR", "DATASET_JSON", "DEFAULT_BASE_MODEL", "DEV",
     "EXECUTE_THRESHOLD", "MAX_LENGTH", "MIN_SAMPLES_PER_INTENT", "ONNX_INPUTS", "ONNX_OUTPUT",
-    "SPLITS", "T_MAX", "T_MIN",
+    "SPLITS", "T_MAX", "T_MIN", "VERIFICATION_JSON",
 ]

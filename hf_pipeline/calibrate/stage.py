@@ -179,6 +179,28 @@ def write_report(result: CalibrationResult, report_dir: Path, *, cfg: CalibrateC
     return diagrams
 
 
+def _resumable(release_dir: Path) -> bool:
+    """True when the folder fails verification only in the files calibration itself
+    rewrites (an update interrupted by an older version, or edited by hand), and every other
+    file verifies: calibrating rewrites those three files and makes the folder whole again."""
+    from hf_pipeline.release.checksums import mismatched_files, problems_outside
+    from hf_pipeline.release.layout import (
+        CHECKSUMS_FILE,
+        LOADED_FILES,
+        MANIFEST_FILE,
+        TEMPERATURE_FILE,
+    )
+
+    owned = {TEMPERATURE_FILE, MANIFEST_FILE, CHECKSUMS_FILE}
+    mismatched = mismatched_files(release_dir, required=LOADED_FILES)
+    if not mismatched or not set(mismatched) <= owned or problems_outside(release_dir, owned):
+        return False  # verified, or damaged beyond calibration's files: from_dir decides
+    log.warning("%s: only %s fail verification, files calibration rewrites; every other file "
+                "verifies, so calibrating repairs the folder", release_dir,
+                ", ".join(sorted(mismatched)))
+    return True
+
+
 def calibrate(release_dir: str | Path, *, cfg: CalibrateConfig) -> Path:
     """Calibrate the release folder in place; returns its temperature.json."""
     from hf_pipeline.release.folder import update_folder
@@ -194,7 +216,8 @@ def calibrate(release_dir: str | Path, *, cfg: CalibrateConfig) -> Path:
                           "the contract.", fix="choose a --report-dir outside it (default: "
                           f"{reports_dir(release_dir)}).")
     classifier = IntentClassifier.from_dir(release_dir, threads=cfg.threads,
-                                           batch_size=cfg.batch_size)
+                                           batch_size=cfg.batch_size,
+                                           allow_unverified=_resumable(release_dir))
     check_int8(release_dir / ONNX_FILE)
     text_sets, provenance = load_text_sets(cfg)
     logit_sets = run_logits(classifier, text_sets)

@@ -10,7 +10,7 @@ from typing import Any
 
 from hf_pipeline import __version__
 from hf_pipeline.config import to_dict
-from hf_pipeline.contract import MIN_SAMPLES_PER_INTENT
+from hf_pipeline.contract import MIN_SAMPLES_PER_INTENT, VERIFICATION_JSON
 from hf_pipeline.errors import PipelineError
 from hf_pipeline.generate.augment import AUGMENTATIONS
 from hf_pipeline.generate.config import GenerateConfig
@@ -26,7 +26,7 @@ from hf_pipeline.generate.slots import SLOT_NAMES, SLOTS_FILE, load_vocabularies
 from hf_pipeline.generate.stats import acceptance_problems, compute_stats
 from hf_pipeline.generate.templates import TEMPLATES_DIR, files_digest, load_templates
 from hf_pipeline.intents import INTENTS
-from hf_pipeline.io import atomic_write_json
+from hf_pipeline.io import atomic_write_json, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,26 @@ def build_dataset(cfg: GenerateConfig) -> GeneratedDataset:
     return GeneratedDataset(samples, stats, metadata)
 
 
+def _drop_stale_verification(cfg: GenerateConfig, dataset_json: Path) -> None:
+    """A review sample left in the folder from other data would be published as if it
+    checked this data: removed, unless it reviews exactly the data just written."""
+    import json
+
+    path = cfg.output / VERIFICATION_JSON
+    if not path.exists() or (cfg.verification_output is not None
+                             and path.resolve() == cfg.verification_output.resolve()):
+        return
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))["metadata"]["dataset_sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        recorded = None
+    if recorded == sha256_file(dataset_json):
+        return
+    path.unlink()
+    log.warning("removed %s: it reviewed other data than this run wrote; write a new sample "
+                "with --verification-output", path)
+
+
 def generate(cfg: GenerateConfig) -> Path:
     """Write dataset.json, stats.json, dataset_dict/ (and the verification sample) to
     ``cfg.output``; return that folder."""
@@ -87,5 +107,6 @@ def generate(cfg: GenerateConfig) -> Path:
         write_verification(data.samples, dataset_json=dataset_json,
                            fraction=cfg.verification_fraction, seed=cfg.seed,
                            out=cfg.verification_output)
+    _drop_stale_verification(cfg, dataset_json)
     log.info("wrote %d samples to %s", len(data.samples), cfg.output)
     return cfg.output

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hf_pipeline.contract import DATASET_JSON
+from hf_pipeline.contract import DATASET_JSON, VERIFICATION_JSON
 from hf_pipeline.data_sources import load_splits
 from hf_pipeline.errors import InvalidValueError
 from hf_pipeline.io import sha256_file, sha256_text
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MANIFEST = "hf_pipeline.json"
-VERIFICATION_JSON = "verification.json"
 VERIFICATION_CONFIG = "verification"
 REVIEW_SPLIT = "review"
 __all__ = ["PublishDatasetConfig", "PublishError", "PublishResult", "publish_dataset",
@@ -119,8 +118,10 @@ def read_local(cfg: PublishDatasetConfig) -> LocalDataset:
     review_file = cfg.verification_file or cfg.data_dir / VERIFICATION_JSON
     verification = None
     if review_file.exists():
+        from hf_pipeline.verify.apply import check_belongs
+
+        rows = check_belongs(review_file, cfg.data_dir).samples
         hashes.append(sha256_file(review_file))
-        rows = json.loads(review_file.read_text(encoding="utf-8"))["samples"]
         features = Features({
             "id": Value("string"), "text": Value("string"), "label": class_label(),
             "source": Value("string"), "split": Value("string"), "verdict": Value("string"),

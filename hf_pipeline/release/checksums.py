@@ -19,6 +19,7 @@ from hf_pipeline.io import atomic_write_json, sha256_file
 from hf_pipeline.release.layout import (
     CHECKSUMS_FILE,
     CONTENT_FILES,
+    LOADED_FILES,
     MANIFEST_FILE,
     ONNX_FILE,
     TOKENIZER_FILE,
@@ -107,6 +108,31 @@ def verify_folder(folder: str | Path, *, required: Iterable[str] = (),
     log.warning("%s: loading an UNVERIFIED model (allow_unverified=True):\n  %s", folder,
                 "\n  ".join(problems))
     return False
+
+
+def problems_outside(folder: str | Path, owned: Iterable[str]) -> list[str]:
+    """Problems with every file not in ``owned``: against checksums.json where it can be
+    read, else against manifest.json's hashes of the content files. Lets a stage that
+    rewrites ``owned`` (calibrate: temperature, manifest, checksums) finish an update that
+    was interrupted between its files, without trusting anything else."""
+    folder, owned = Path(folder), set(owned)
+    mismatched = mismatched_files(folder, required=LOADED_FILES)
+    if CHECKSUMS_FILE not in mismatched:
+        return [problem for name, problem in mismatched.items() if name not in owned]
+    try:
+        listed = read_manifest(folder).get("files")
+    except DataFileError as e:
+        return [f"{CHECKSUMS_FILE} and {MANIFEST_FILE} both unusable ({e})"]
+    if not isinstance(listed, dict):
+        return [f"{CHECKSUMS_FILE} unusable and {MANIFEST_FILE} lists no files"]
+    problems = []
+    for name in CONTENT_FILES:
+        if name in owned:
+            continue
+        path, expected = folder / name, listed.get(name)
+        if not isinstance(expected, str) or not path.is_file() or sha256_file(path) != expected:
+            problems.append(f"{name}: does not match {MANIFEST_FILE}")
+    return problems
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:

@@ -130,10 +130,21 @@ def check_config(folder: str | Path) -> None:
                             f"{MAX_LENGTH}.", fix="rebuild the folder with this version.")
 
 
+def is_our_temp_file(name: str) -> bool:
+    """A temp file of hf_pipeline.io's atomic writes of a model-folder file (``.NAME.*.tmp``),
+    as an interrupted write inside the folder (by an older version) could leave one."""
+    return any(name.startswith(f".{file}.") and name.endswith(".tmp") for file in RELEASE_FILES)
+
+
 def check_output_folder(out_dir: Path) -> None:
-    """A release may replace a folder that holds exactly model-folder files, nothing else."""
+    """A release may replace a folder that holds exactly model-folder files (and temp files
+    of our own interrupted writes, removed here), nothing else."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(out_dir, "exists and is not a folder.", fix="choose a folder path.")
+    for leftover in (p for p in out_dir.iterdir() if is_our_temp_file(p.name)) \
+            if out_dir.exists() else ():
+        leftover.unlink()
+        log.warning("removed %s, left by an interrupted write", leftover)
     extra = sorted(p.name for p in out_dir.iterdir() if p.name not in RELEASE_FILES) \
         if out_dir.exists() else []
     if extra:

@@ -56,6 +56,17 @@ def apply_verification(verification_file: str | Path, dataset_dir: str | Path) -
     return result
 
 
+def check_belongs(verification_file: str | Path, dataset_dir: str | Path) -> VerificationFile:
+    """The verification file, checked to review ``dataset_dir``'s samples (same ids, texts and
+    generated labels); a clear error for one left over from other data."""
+    vf = load_verification(verification_file)
+    dataset_path = _dataset_path(dataset_dir)
+    by_id = _index_samples(dataset_path, _read_dataset(dataset_path)["samples"])
+    for sample in vf.samples:
+        _matching(dataset_path, by_id, sample, vf.path)
+    return vf
+
+
 def _dataset_path(dataset_dir: str | Path) -> Path:
     path = Path(dataset_dir)
     if path.is_dir():

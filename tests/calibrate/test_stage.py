@@ -200,21 +200,44 @@ def test_a_release_with_an_fp32_model_is_refused(release_copy: Path, tiny_releas
     assert not default_report_dir(release_copy).exists()
 
 
-@pytest.mark.parametrize("tamper", ["temperature", "onnx"])
-def test_a_tampered_release_is_refused_before_anything_else(release_copy: Path,
-                                                            tiny_release_dir: Path,
-                                                            tmp_path: Path, tamper: str) -> None:
-    """Verification comes first: a bad --data path and (for "onnx") an fp32 graph would each
-    fail later, but the checksum failure is what is reported."""
-    if tamper == "temperature":
-        (release_copy / TEMPERATURE_FILE).write_text('{"temperature": 0.5}', encoding="utf-8")
-    else:
-        shutil.copyfile(fp32_onnx(tiny_release_dir), release_copy / ONNX_FILE)
-    changed = TEMPERATURE_FILE if tamper == "temperature" else ONNX_FILE
+def test_a_tampered_graph_is_refused_before_anything_else(release_copy: Path,
+                                                         tiny_release_dir: Path,
+                                                         tmp_path: Path) -> None:
+    """Verification comes first: a bad --data path and an fp32 graph would each fail later,
+    but the checksum failure is what is reported."""
+    shutil.copyfile(fp32_onnx(tiny_release_dir), release_copy / ONNX_FILE)
     cfg = CalibrateConfig(data=str(tmp_path / "no" / "such" / "dataset.json"))
-    with pytest.raises(ChecksumError, match=f"{changed}: SHA-256 mismatch"):
+    with pytest.raises(ChecksumError, match=f"{ONNX_FILE}: SHA-256 mismatch"):
         calibrate(release_copy, cfg=cfg)
     assert not default_report_dir(release_copy).exists()
+
+
+@pytest.mark.parametrize("damage", ["temperature_only", "checksums_gone", "manifest_stale"])
+def test_calibrate_repairs_a_folder_broken_only_in_its_own_files(
+        release_copy: Path, tiny_data: Path, tiny_dev: Path, damage: str) -> None:
+    """What a kill between writing temperature.json and refreshing the checksums left (the
+    older, two-step calibrate): predict refuses the folder, calibrate makes it whole."""
+    if damage == "temperature_only":
+        (release_copy / TEMPERATURE_FILE).write_text('{"temperature": 0.5}', encoding="utf-8")
+    elif damage == "checksums_gone":
+        (release_copy / "checksums.json").unlink()
+    else:
+        (release_copy / "manifest.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ChecksumError):
+        IntentClassifier.from_dir(release_copy)
+    calibrate(release_copy, cfg=CalibrateConfig(data=str(tiny_data), dev_set=str(tiny_dev)))
+    assert verification_problems(release_copy) == []
+    assert IntentClassifier.from_dir(release_copy).verified
+
+
+def test_calibrate_does_not_repair_a_changed_graph(release_copy: Path, tiny_release_dir: Path,
+                                                   tiny_data: Path) -> None:
+    """Without checksums.json, the graph is checked against manifest.json: a changed graph
+    is never blessed by a recalibration."""
+    (release_copy / "checksums.json").unlink()
+    shutil.copyfile(fp32_onnx(tiny_release_dir), release_copy / ONNX_FILE)
+    with pytest.raises(ChecksumError, match=r"checksums\.json: missing"):
+        calibrate(release_copy, cfg=CalibrateConfig(data=str(tiny_data)))
 
 
 # --- calibrate_logits on synthetic logits: the truth is T = TRUE_T ---------------------------

@@ -16,7 +16,7 @@ from hf_pipeline.export.stage import FP32_FILE, gate_export
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.io import sha256_file
 from hf_pipeline.release.assemble import assemble, build_release
-from hf_pipeline.release.checksums import write_checksums
+from hf_pipeline.release.checksums import verification_problems, write_checksums
 from hf_pipeline.release.folder import ReleaseInfo, model_version
 from hf_pipeline.release.layout import CONTENT_FILES, RELEASE_FILES
 from hf_pipeline.release.temperature import read_temperature
@@ -174,3 +174,30 @@ def test_release_info_checks() -> None:
     with pytest.raises(InvalidValueError, match="training_commit"):
         ReleaseInfo(model_version="1", dataset_repo="a/b", dataset_revision="v1",
                     training_commit="a\nb")
+
+
+def test_a_rerun_after_a_killed_release_cleans_up_and_succeeds(gated_export: Path,
+                                                               tmp_path: Path) -> None:
+    """What a kill leaves: a hidden staging folder beside the target (this version) and temp
+    files of atomic writes inside it (older versions). Neither blocks the rerun."""
+    out = tmp_path / "release"
+    build_release(gated_export, out, info=INFO)
+    (out / ".intent_classifier.onnx.k3j2h1.tmp").write_bytes(b"half")
+    staging = tmp_path / ".release.staging-abc"
+    staging.mkdir()
+    (staging / "tokenizer.json").write_text("{")
+    build_release(gated_export, out, info=INFO)
+    assert sorted(p.name for p in out.iterdir()) == sorted(RELEASE_FILES)
+    assert not staging.exists()
+    assert verification_problems(out) == []
+
+
+def test_a_swap_interrupted_after_moving_the_old_folder_aside_is_undone(
+        gated_export: Path, tmp_path: Path) -> None:
+    from hf_pipeline.release.folder import recover
+
+    out = build_release(gated_export, tmp_path / "release", info=INFO)
+    aside = tmp_path / ".release.old-12345"
+    out.rename(aside)  # killed between the two renames of the fallback swap
+    recover(out)
+    assert out.is_dir() and not aside.exists() and verification_problems(out) == []
