@@ -1,0 +1,134 @@
+"""The local Hub as a background process: ``hf-pipeline hub serve`` on a free port.
+
+``LocalHubProcess(data_dir, log_file).start()`` starts the server in a subprocess with a
+write token generated for this start (handed over in the environment, never in argv, files
+or logs), waits until it listens and returns its URL; ``stop()`` ends it (SIGTERM, then
+SIGKILL). On Linux the server also gets SIGTERM when the process that started it dies, even
+by ``kill -9``, so no server outlives its pipeline (``child_command``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+from hf_pipeline.errors import HubError
+from hf_pipeline.hub.cli import TOKEN_ENV
+
+READY = re.compile(r"Local Hub listening on (http://\S+)")
+TOKEN_PREFIX = "hfp_local_"  # recognisable, so a test can prove it was written nowhere
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+# Runs a module in a child that dies with us: ask the kernel for SIGTERM when our parent dies
+# (Linux prctl PR_SET_PDEATHSIG = 1), exit at once if the parent is already gone, then run the
+# module as ``python -m`` would.
+_LAUNCHER = """\
+import ctypes, os, runpy, signal, sys
+parent = int(sys.argv.pop(1))
+module = sys.argv.pop(1)
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+except (AttributeError, OSError):
+    pass
+if os.getppid() != parent:
+    sys.exit(0)
+sys.argv[0] = module
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+"""
+
+
+def child_command(module: str, args: list[str]) -> list[str]:
+    """``python -m module args`` in a child that gets SIGTERM when this process dies, even by
+    ``kill -9`` (Linux), so no server or training outlives the run that started it."""
+    return [sys.executable, "-c", _LAUNCHER, str(os.getpid()), module, *args]
+
+
+def python_path_env() -> dict[str, str]:
+    """PYTHONPATH with this package's root first, so a child imports the same hf_pipeline."""
+    parts = [str(PACKAGE_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {"PYTHONPATH": os.pathsep.join(parts)}
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_hex(20)
+
+
+class LocalHubProcess:
+    """One ``hf-pipeline hub serve`` subprocess over ``data_dir``, logging to ``log_file``
+    (appended: one log over every start, request lines included)."""
+
+    def __init__(self, data_dir: str | Path, log_file: str | Path, *,
+                 token: str | None = None, verbose: bool = True) -> None:
+        self.data_dir, self.log_file = Path(data_dir), Path(log_file)
+        self.token = token or new_token()
+        self.verbose = verbose
+        self.url = ""
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def start(self, *, timeout: float = 60.0) -> str:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:
+            offset = log.tell()
+            log.write(f"--- starting the local Hub over {self.data_dir} at "
+                      f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+            log.flush()
+            # -vv: the server logs every request at debug level (downloads included).
+            cmd = child_command("hf_pipeline", [*(["-vv"] if self.verbose else []), "hub",
+                                                "serve", "--port", "0",
+                                                "--data-dir", str(self.data_dir)])
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
+            env |= {TOKEN_ENV: self.token, "PYTHONUNBUFFERED": "1", **python_path_env()}
+            self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                            stderr=subprocess.STDOUT, env=env)
+        self.url = self._wait_ready(offset, timeout)
+        return self.url
+
+    def _wait_ready(self, offset: int, timeout: float) -> str:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.log_file, "rb") as log:
+                log.seek(offset)
+                match = READY.search(log.read().decode("utf-8", "replace"))
+            if match:
+                return match.group(1)
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise HubError(f"the local Hub did not start within {timeout:.0f}s over "
+                       f"{self.data_dir}. Fix: see its log, {self.log_file}.")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        """SIGTERM by pid, then SIGKILL if it has not exited within 10 s."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def __enter__(self) -> LocalHubProcess:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
