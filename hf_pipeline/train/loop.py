@@ -104,11 +104,12 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
     """Data, model, optimizer and schedule, through ``accelerator.prepare``."""
     from transformers import AutoTokenizer, get_scheduler
 
-    from hf_pipeline.base_model import resolve_base_model
+    from hf_pipeline.base_model import resolve_base_model_source
 
     data = train_data.load_training_data(cfg)
     with accelerator.main_process_first():
-        base = resolve_base_model(cfg.base_model)
+        source = resolve_base_model_source(cfg.base_model)
+    base = source.path
     tokenizer = AutoTokenizer.from_pretrained(base)
     tokenizer.model_max_length = cfg.max_length  # recorded in final/ with the tokenizer
     model = _load_model(base)
@@ -138,7 +139,8 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
     model, optimizer, train_loader, scheduler, *loaders = accelerator.prepare(
         model, optimizer, train_loader, scheduler, *evals.values())
     prepared = dict(zip(evals, loaders, strict=True))
-    info = {"base_model": {"requested": cfg.base_model, "resolved": base},
+    info = {"base_model": {"requested": cfg.base_model, "resolved": base,
+                           "source": source.to_dict()},
             "data": {**data.provenance, "content_sha256": train_data.content_sha256(named)},
             "samples": {name: len(ds) for name, ds in named.items()}}
     return Run(accelerator, model, tokenizer, optimizer, scheduler, train_loader, sampler,
