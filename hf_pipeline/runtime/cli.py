@@ -1,7 +1,9 @@
-"""``hf-pipeline predict``: queries in (arguments or JSON lines), JSON lines out.
+"""``hf-pipeline predict``: queries in (arguments or JSON lines), predictions out.
 
-Each output line is the input object (or ``{"text": ...}`` for an argument) with the
-prediction fields added; the same output for a release folder (ONNX) or a trained folder.
+On a terminal: a small table (query, intent, confidence, tier). Otherwise (a pipe, a file,
+``--output``) or with ``--json``: JSON lines, each the input object (or ``{"text": ...}`` for
+an argument) with the prediction fields added, so scripts read the same thing as before.
+The same output for a release folder (ONNX) or a trained folder.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from hf_pipeline.io import read_text_rows
 from hf_pipeline.runtime.classifier import DEFAULT_BATCH_SIZE, LoadTrained
 
 PREDICTION_FIELDS = ("intent", "confidence", "probabilities", "tier", "flags")
+QUERY_WIDTH = 48  # longer queries are cut in the table (never in JSON)
 
 
 def register(subparsers: Any, *, load_trained: LoadTrained | None = None) -> None:
@@ -29,13 +32,15 @@ def register(subparsers: Any, *, load_trained: LoadTrained | None = None) -> Non
         "model repo on the Hub (namespace/name@tag) or a trained model folder (PyTorch). "
         "Input: TEXT arguments and/or --input JSON lines (objects with a 'text' field; other "
         "fields are kept). Output: JSON lines with "
-        f"{', '.join(PREDICTION_FIELDS)} added.")
+        f"{', '.join(PREDICTION_FIELDS)} added; on a terminal, a table.")
     add_model_options(p, trained=load_trained is not None)
     p.add_argument("texts", nargs="*", metavar="TEXT", help="queries to classify")
     p.add_argument("--input", "-i", type=Path, metavar="FILE.jsonl",
                    help="JSON lines, one object with a 'text' field per line")
     p.add_argument("--output", "-o", type=Path, metavar="FILE",
                    help="write JSON lines here (default: stdout)")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON lines even on a terminal (always so for a pipe or file)")
     p.add_argument("--prefix", default="",
                    help="prefix for the added fields, e.g. 'pred_' when the input already "
                    "has an 'intent' field (the dev set does)")
@@ -74,6 +79,26 @@ def annotate(rows: list[dict[str, Any]], predictions: Iterable[Any], *,
     return out
 
 
+def format_table(texts: list[str], predictions: Iterable[Any]) -> str:
+    """Query, intent, confidence and tier, one line each, for people."""
+    def cut(text: str) -> str:
+        text = " ".join(text.split()) or "(empty)"
+        return text if len(text) <= QUERY_WIDTH else text[:QUERY_WIDTH - 1] + "…"
+
+    rows = [(cut(text), p.intent, f"{p.confidence:.3f}",
+             p.tier + (f" ({', '.join(p.flags)})" if p.flags else ""))
+            for text, p in zip(texts, predictions, strict=True)]
+    header = ("query", "intent", "confidence", "tier")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]),
+                 row[2].rjust(widths[2]), row[3]]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"
+
+
 def _json_line(row: dict[str, Any]) -> str:
     line = json.dumps(row, ensure_ascii=False)
     try:
@@ -95,7 +120,11 @@ def run_predict(args: argparse.Namespace) -> int:
     classifier = load_classifier(args.model, allow_unverified=args.allow_unverified,
                                  threads=args.threads, batch_size=args.batch_size,
                                  load_trained=args.load_trained)
-    results = annotate(rows, classifier.predict([r["text"] for r in rows]), prefix=args.prefix)
+    predictions = classifier.predict([r["text"] for r in rows])
+    if args.output is None and not args.json and sys.stdout.isatty():
+        sys.stdout.write(format_table([r["text"] for r in rows], predictions))
+        return 0
+    results = annotate(rows, predictions, prefix=args.prefix)
     # ensure_ascii=False keeps the queries readable; a lone surrogate in an input field
     # (valid JSON, not UTF-8) is written escaped instead of failing the whole output.
     text = "".join(_json_line(r) for r in results)
