@@ -38,16 +38,31 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def read_config_section(path: str | Path, section: str) -> dict[str, Any]:
+    """The mapping under ``section`` of a config file with one section per stage ({} when
+    the section is absent)."""
+    values = read_config_file(path).get(section)
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise DataFileError(path, f"section {section!r}: expected a mapping of option: value, "
+                            f"got {type(values).__name__}.")
+    return values
+
+
 def resolve(cls: type[C], *, config_file: str | Path | None = None,
-            overrides: Mapping[str, Any] | None = None) -> C:
-    """Build ``cls`` from its defaults, then ``config_file``, then non-None ``overrides``."""
+            overrides: Mapping[str, Any] | None = None, section: str | None = None) -> C:
+    """Build ``cls`` from its defaults, then ``config_file`` (its ``section`` when given),
+    then non-None ``overrides``."""
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     values: dict[str, Any] = {}
     if config_file is not None:
-        file_values = read_config_file(config_file)
+        file_values = (read_config_file(config_file) if section is None
+                       else read_config_section(config_file, section))
         unknown = sorted(set(file_values) - names)
         if unknown:
-            raise DataFileError(config_file, f"unknown option(s) {', '.join(unknown)}.",
+            where = f" in section {section!r}" if section is not None else ""
+            raise DataFileError(config_file, f"unknown option(s) {', '.join(unknown)}{where}.",
                                 fix=f"use only: {', '.join(sorted(names))}.")
         values.update({k.replace("-", "_"): v for k, v in file_values.items()})
     for key, value in (overrides or {}).items():
