@@ -29,6 +29,7 @@ STAGE_COMMANDS: tuple[str, ...] = (
     "hf_pipeline.release.cli",
     "hf_pipeline.calibrate.cli",
     "hf_pipeline.runtime.cli",
+    "hf_pipeline.pipeline.cli",
 )
 
 log = logging.getLogger("hf_pipeline")
@@ -65,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = max(logging.DEBUG, logging.WARNING - 10 * args.verbose)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if os.environ.get("HF_PIPELINE_QUIET_LIBRARIES"):  # a process of `hf-pipeline run`
+        from hf_pipeline.pipeline.logs import quiet_library_noise
+
+        quiet_library_noise(debug=level <= logging.DEBUG)
     try:
         return int(args.func(args) or 0)
     except PipelineError as e:

@@ -1,0 +1,98 @@
+"""Which Hub a run talks to, for the whole run.
+
+By default the local Hub, whatever tokens or endpoints the environment holds, so nothing is
+published to a real account by surprise: the project's server is started in the background
+on a free port over ``OUTPUT/hub`` with a write token made for this start (passed through the
+environment only), every client of this process and its subprocesses is pointed at it with
+an empty ``HF_HOME`` under ``OUTPUT/cache``, and the server is stopped when the run ends,
+also on errors and Ctrl-C. With ``--hub URL`` the run uses that Hub with the token from
+``HF_TOKEN`` or ``hf auth login``; repos are created private unless ``--public``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from hf_pipeline.errors import HubError
+from hf_pipeline.hub.clients import use_hub
+from hf_pipeline.hub.process import LocalHubProcess
+from hf_pipeline.hub_client import hub_errors
+from hf_pipeline.pipeline.config import PipelineConfig
+
+log = logging.getLogger(__name__)
+
+HUB_DIR, CACHE_DIR, LOG_DIR = "hub", "cache", "logs"
+HUB_LOG = "hub.log"
+
+
+@dataclass(frozen=True)
+class HubSession:
+    """The Hub of this run. ``identity`` names it in the run state (the local Hub by its data
+    folder, since its port changes with every start; a real one by its URL)."""
+
+    url: str
+    local: bool
+    namespace: str
+    private: bool
+    data_dir: Path | None = None
+    log_file: Path | None = None
+
+    @property
+    def identity(self) -> str:
+        return f"local:{self.data_dir}" if self.local else self.url
+
+    def describe(self) -> str:
+        if self.local:
+            return f"{self.url} (the local Hub, data in {self.data_dir})"
+        return self.url
+
+
+def local_paths(output: Path) -> tuple[Path, Path, Path]:
+    """(server data, client HF_HOME, server log) of a run's output folder."""
+    output = output.resolve()
+    return output / HUB_DIR, output / CACHE_DIR / "hf_home", output / LOG_DIR / HUB_LOG
+
+
+@contextlib.contextmanager
+def local_hub(data_dir: Path, hf_home: Path, log_file: Path) -> Iterator[LocalHubProcess]:
+    """The project's server over ``data_dir`` on a free port, with every client pointed at
+    it, until the block ends (however it ends). What ``demo --local-hub`` uses too."""
+    server = LocalHubProcess(data_dir, log_file)
+    try:
+        server.start()
+        log.info("local Hub %s over %s (log: %s)", server.url, data_dir, log_file)
+        with use_hub(server.url, token=server.token, hf_home=hf_home, isolate=True):
+            yield server
+    finally:
+        server.stop()
+
+
+def _whoami(url: str) -> str:
+    from huggingface_hub import HfApi
+
+    with hub_errors("who am I on the Hub", endpoint=url):
+        return str(HfApi(endpoint=url).whoami()["name"])
+
+
+@contextlib.contextmanager
+def open_hub(cfg: PipelineConfig) -> Iterator[HubSession]:
+    if cfg.local:
+        data_dir, hf_home, log_file = local_paths(cfg.output)
+        with local_hub(data_dir, hf_home, log_file) as server:
+            namespace = cfg.namespace or _whoami(server.url)
+            yield HubSession(server.url, True, namespace, private=False, data_dir=data_dir,
+                             log_file=log_file)
+        return
+    url = cfg.hub.rstrip("/")
+    with use_hub(url):
+        from huggingface_hub import get_token
+
+        if get_token() is None:
+            raise HubError(f"no token for the Hub at {url}. Fix: set HF_TOKEN, or run "
+                           "`hf auth login` (or leave --hub out to use the local Hub).")
+        namespace = cfg.namespace or _whoami(url)
+        yield HubSession(url, False, namespace, private=not cfg.public)
