@@ -3,7 +3,8 @@
 Each one is expected and says nothing to act on: the transformers load report (the new
 classification head is "MISSING" from the base checkpoint, by design), onnxruntime's advice to
 pre-process before quantizing (dynamic INT8 of a transformer needs none), torch.onnx's notes
-about torchvision and about dynamic axes it merged. They still show with ``-vv``.
+about torchvision and about dynamic axes it merged, datasets' note that a one-shard split is
+written by one process. They still show with ``-vv``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ NOISE: tuple[tuple[str, str], ...] = (
     ("torch.onnx._internal.exporter._registration", "torchvision is not installed"),
     ("py.warnings", "since it shares the same shape constraints with another axis"),
     ("py.warnings", "isinstance(treespec, LeafSpec)"),
+    ("datasets.arrow_dataset", "Setting num_proc from"),
 )
 
 

@@ -79,7 +79,7 @@ def life(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Life
     config = root / "pipeline.yaml"
     # A tiny model on 30 samples per intent learns little; INT8 may move a few of 24 test
     # queries (4 points each), so the gate's budget is opened for this test only.
-    config.write_text("train: {num_epochs: 12, learning_rate: 0.001, batch_size: 16}\n"
+    config.write_text("train: {num_epochs: 4, learning_rate: 0.001}\n"
                       "export: {max_drop_points: 100}\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
     env |= {"HF_HOME": str(root / "home"), "PYTHONPATH": os.pathsep.join(
@@ -120,7 +120,7 @@ def test_a_killed_run_resumes_training_and_leaves_no_server(completed: Life) -> 
         completed.resumed.stderr
     assert re.search(r"train: done in .*resumed from step_\d+", completed.resumed.stderr)
     metrics = json.loads((completed.out / "train" / "training_metrics.json").read_text())
-    assert metrics["epochs_run"] == 12 and len(metrics["epochs"]) == 12
+    assert metrics["epochs_run"] == 4 and len(metrics["epochs"]) == 4
     assert ran(completed.resumed) == list(STAGE_NAMES[3:])
 
 
@@ -216,11 +216,11 @@ def test_a_new_model_tag_reruns_from_the_release_on(completed: Life) -> None:
 
 def test_a_changed_training_option_reruns_from_training(completed: Life) -> None:
     before = completed.state()
-    refused = completed.run("--model-tag", "v0.1.1", "--epochs", "13", check=False)
+    refused = completed.run("--model-tag", "v0.1.1", "--epochs", "5", check=False)
     assert refused.returncode == 2
     assert ("model tag v0.1.1 of local-user/sqry-nl-intent-classifier already exists" in
             refused.stderr) and "Fix: pass a new --model-tag" in refused.stderr
     assert completed.state() == before and stage_lines(refused) == {}  # stopped before work
-    proc = completed.run("--model-tag", "v0.2.0", "--epochs", "13")
+    proc = completed.run("--model-tag", "v0.2.0", "--epochs", "5")
     assert ran(proc) == list(STAGE_NAMES[3:])  # train onwards, not generate or publishing data
     assert completed.state()["publish-dataset"] == before["publish-dataset"]
