@@ -70,18 +70,27 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def read_text(path: str | Path, *, fix: str = "") -> str:
+    """A UTF-8 text file; a DataFileError naming it when it cannot be read or decoded."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise DataFileError(path, "is a folder, expected a file.", fix=fix) from None
+    except OSError as e:
+        raise DataFileError(path, f"cannot read ({e.strerror}).", fix=fix) from None
+    except UnicodeDecodeError as e:
+        raise DataFileError(path, f"not UTF-8 text ({e.reason} at byte {e.start}).",
+                            fix=fix or "save it as UTF-8.") from None
+
+
 def read_text_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line of a JSON-lines file of objects with a
     string 'text' field (the dev set, predict's input); errors name the file and the line."""
     path = Path(path)
-    try:
-        # Only "\n" ends a JSON line: splitlines() would also split at U+2028/U+2029/U+0085,
-        # which json.dumps(ensure_ascii=False) (predict's own output) leaves raw in strings.
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except OSError as e:
-        raise DataFileError(path, f"cannot read ({e.strerror}).") from None
-    except UnicodeDecodeError as e:
-        raise DataFileError(path, f"not UTF-8 ({e.reason} at byte {e.start}).") from None
+    # Only "\n" ends a JSON line: splitlines() would also split at U+2028/U+2029/U+0085,
+    # which json.dumps(ensure_ascii=False) (predict's own output) leaves raw in strings.
+    lines = read_text(path).split("\n")
     rows = []
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
