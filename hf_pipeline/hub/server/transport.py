@@ -237,6 +237,9 @@ class HubHTTPServer(ThreadingHTTPServer):
 
 class HubRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: every answer carries Content-Length
+    # Headers and body go out in two writes: with Nagle's algorithm the second one waits for
+    # the client's delayed ACK, 40 ms per answer on Linux.
+    disable_nagle_algorithm = True
     server: HubHTTPServer
 
     def setup(self) -> None:
