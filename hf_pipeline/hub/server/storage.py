@@ -38,6 +38,7 @@ from hf_pipeline.hub.server.errors import (
 )
 from hf_pipeline.hub.server.lru import BoundedLRU
 from hf_pipeline.hub.server.objects import FileEntry, commit_sha1, iso, tree_ids, utc_now
+from hf_pipeline.hub.server.paths import validate_path, validate_ref_name
 from hf_pipeline.io import dumps_json
 
 log = logging.getLogger(__name__)
@@ -46,15 +47,7 @@ REPO_TYPES = ("model", "dataset", "space")
 # Names that would make model URLs (no type prefix) ambiguous with the server's own routes.
 RESERVED_NAMESPACES = frozenset({"api", "datasets", "spaces", "models", "lfs-objects"})
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-_REF_RE = re.compile(r"^[A-Za-z0-9._-][A-Za-z0-9._/-]{0,199}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_DRIVE_RE = re.compile(r"^[A-Za-z]:")
-# Folders no repo file may live in: git's, and the one downloads to a local_dir write their
-# metadata to (huggingface_hub refuses both on its side too).
-FORBIDDEN_FOLDERS = (".git", ".cache")
-MAX_PATH_BYTES = 4096
-MAX_SEGMENT_BYTES = 255
 # Measured with tracemalloc on parsed commits: ~300 bytes per file entry beyond its path
 # (more for LFS files); the estimate errs high.
 _ENTRY_BYTES, _COMMIT_BYTES = 360, 1024
@@ -153,48 +146,6 @@ class Operation:
     sha256: str = ""
     size: int | None = None
     entry: FileEntry | None = None
-
-
-def path_problem(path: str) -> str | None:
-    """Why ``path`` cannot be a file path in a repo, or None when it can."""
-    if not path:
-        return "it is empty"
-    if _CONTROL_RE.search(path):
-        return "it contains a NUL byte or another control character"
-    try:
-        size = len(path.encode("utf-8"))
-    except UnicodeEncodeError:
-        return "it is not valid Unicode"
-    if size > MAX_PATH_BYTES:
-        return f"it is longer than {MAX_PATH_BYTES} bytes"
-    if path.startswith("/") or _DRIVE_RE.match(path):
-        return "it is absolute"
-    if "\\" in path:
-        return "it contains a backslash"
-    parts = path.split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        return "it has an empty, '.' or '..' segment"
-    if any(p in FORBIDDEN_FOLDERS for p in parts):
-        return f"it is inside a {' or '.join(FORBIDDEN_FOLDERS)} folder"
-    if any(len(p.encode()) > MAX_SEGMENT_BYTES for p in parts):
-        return f"a segment is longer than {MAX_SEGMENT_BYTES} bytes"
-    return None
-
-
-def validate_path(path: str) -> str:
-    problem = path_problem(path)
-    if problem is not None:
-        raise bad_request(f"Invalid path in repo {path[:200]!r}: {problem}. Use a relative POSIX "
-                          "path of non-empty segments, without '.', '..', '.git' or '.cache'.")
-    return path
-
-
-def validate_ref_name(name: str, what: str) -> str:
-    if not _REF_RE.match(name) or name.startswith("refs/") or ".." in name or name.endswith(
-            ("/", ".lock")):
-        raise bad_request(f"Invalid {what} name {name!r}: use letters, digits, '.', '_', '-' "
-                          "and '/', not starting with 'refs/'.")
-    return name
 
 
 class RepoStore:
