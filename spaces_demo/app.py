@@ -434,7 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         loaded = load_model(model_repo=args.model_repo,
                             model_revision=args.model_revision or "main")
     else:
-        config = space_config(Path(__file__).resolve().parent) or {}
+        # absolute(), not resolve(): in a Hub cache snapshot app.py is a symlink to a blob.
+        config = space_config(Path(__file__).absolute().parent) or {}
         tag = config.get("model_revision") or "main"
         # The commit the tag named at publish time: the Space keeps serving that model.
         loaded = load_model(model_repo=config.get("model_repo"),
