@@ -121,34 +121,13 @@ def load_model(*, model_dir: str | Path | None = None, model_repo: str | None = 
             return LoadedModel(None, about, "No model is configured. Fix: put "
                                f"{SPACE_CONFIG_FILE} next to app.py, or pass --model-dir "
                                "or --model-repo.")
-    except PipelineError as e:
+    except PipelineError as e:  # checksums, a missing repo or revision, the Hub unreachable
         return LoadedModel(None, about, str(e))
-    except Exception as e:  # the Hub client's errors, a dropped connection, ...
+    except Exception as e:  # anything else still gets a message, and the log the traceback
         log.warning("loading %s failed", source, exc_info=True)
-        return LoadedModel(None, about, hub_error_message(e, model_repo, model_revision))
+        return LoadedModel(None, about, f"Could not load the model {source}: "
+                           f"{type(e).__name__}: {e}")
     return LoadedModel(classifier, {**classifier.about(), "revision": about["revision"]})
-
-
-def hub_error_message(error: Exception, repo_id: str | None, revision: str) -> str:
-    """What went wrong fetching ``repo_id@revision``, in words, with what to do."""
-    from huggingface_hub import constants
-    from huggingface_hub.errors import (
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    where = f"{repo_id} on {constants.ENDPOINT}"
-    if isinstance(error, RepositoryNotFoundError):
-        return (f"The model repo {where} does not exist, or it is private and no token with "
-                "access is set. Fix: check the model repo name, or set HF_TOKEN.")
-    if isinstance(error, RevisionNotFoundError):
-        return (f"The model repo {where} has no revision {revision!r}. Fix: use one of its "
-                "tags (the version it was published as), or publish that version.")
-    if isinstance(error, (LocalEntryNotFoundError, ConnectionError, TimeoutError, OSError)):
-        return (f"Could not download the model {where}: {error}. Fix: check the network "
-                "and HF_ENDPOINT, then restart.")
-    return f"Could not load the model {where}: {type(error).__name__}: {error}"
 
 
 # ----------------------------------------------------------------------------- wording

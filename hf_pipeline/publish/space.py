@@ -2,27 +2,25 @@
 
 A Space installs only its ``requirements.txt``, and hf_pipeline is not on PyPI. So the folder
 carries the runtime as ``sqry_nl_runtime/``, generated on every build from the modules of
-hf_pipeline that ``hf_pipeline.runtime`` and the app import (found with ``ast``, imports
-inside functions included), with the package renamed. The build fails if that closure
-reaches a training library or a pipeline stage: the Space could not install them, and the
+hf_pipeline that ``hf_pipeline.runtime`` and the app import (``hf_pipeline.imports``: every
+import, inside functions too), with the package renamed. The build fails if that closure
+reaches a pipeline stage or a training library: the Space could not install them, and the
 runtime must stand alone. ``space_config.json`` names the model repo, the revision and the
 commit it named at publish time, so the Space needs no settings.
 """
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
 import io
 import json
 import logging
 import platform
-import re
 import sys
 import tempfile
 import tokenize
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,26 +28,34 @@ import yaml
 
 from hf_pipeline import __version__
 from hf_pipeline.errors import InvalidValueError, OutputError, PipelineError
+from hf_pipeline.hub_client import hub_errors
+from hf_pipeline.imports import (
+    PACKAGE,
+    PACKAGE_DIR,
+    external_imports,
+    imports_of,
+    internal_imports,
+    module_files,
+)
 from hf_pipeline.io import atomic_write_text, sha256_file
-from hf_pipeline.publish.dataset import REPO_PATTERN, PublishError
+from hf_pipeline.publish.dataset import REPO_PATTERN
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
 log = logging.getLogger(__name__)
 
-PACKAGE = "hf_pipeline"
 SPACE_PACKAGE = "sqry_nl_runtime"
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
-SPACE_APP = PACKAGE_DIR.parent / "spaces_demo" / "app.py"
 RUNTIME_ROOT = f"{PACKAGE}.runtime"
-SPACE_CONFIG_FILE = "space_config.json"  # the app reads it under the same name
 APP_FILE = "app.py"
+SPACE_CONFIG_FILE = "space_config.json"  # app.py reads it under the same name
 
-# What a Space must never install or run: the training stack and the pipeline's stages.
+# What a Space must never carry: the pipeline's stages (as tests/core/test_architecture.py
+# names them) and the training stack.
+STAGES = ("generate", "verify", "publish", "train", "export", "calibrate", "hub", "pipeline",
+          "data_sources", "devset", "base_model", "release.assemble", "release.cli", "cli",
+          "__main__")
 TRAINING_LIBRARIES = ("torch", "transformers", "datasets", "accelerate")
-NOT_STAGES = ("runtime",)  # the only subpackage the Space may carry
-STAGE_MODULES = ("cli", "__main__", "data_sources", "base_model")  # top-level, stage-only
 HUB_COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
 SHORT_DESCRIPTION_MAX = 60  # the Hub's limit
 
@@ -80,139 +86,97 @@ class SpaceCard:
             raise InvalidValueError("title", self.title, "a non-empty title")
 
 
+def space_app() -> Path:
+    """spaces_demo/app.py of the checkout this package runs from, else the installed copy
+    (``hf_pipeline.assets``). The checkout comes first because an editable install shared
+    by several checkouts (git worktrees) maps the assets to one of them, and the app must be
+    the one that goes with the runtime being copied."""
+    checkout = PACKAGE_DIR.parent / "spaces_demo" / APP_FILE
+    if checkout.is_file():
+        return checkout
+    from hf_pipeline.assets import asset_dir
+
+    return asset_dir("spaces_demo") / APP_FILE
+
+
 # ----------------------------------------------------------------------------- closure
 
 @dataclass(frozen=True)
 class Closure:
-    """The hf_pipeline modules to copy, and the third-party top-level modules they import."""
+    """The hf_pipeline modules to copy, the third-party top-level modules they import, and
+    what the Space must not carry, each with the chain of imports that reaches it."""
 
     modules: dict[str, Path]  # dotted name -> source file
     libraries: frozenset[str]
-    problems: tuple[str, ...] = field(default=())
+    problems: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class _Import:
-    name: str  # absolute dotted name
-    line: int
-    names: tuple[str, ...] = ()  # for "from X import a, b": a, b (maybe submodules)
-
-
-def module_file(name: str, package_dir: Path = PACKAGE_DIR) -> Path | None:
-    """The source file of ``name`` (inside ``package_dir``), or None."""
-    parts = name.split(".")[1:]
-    base = package_dir.joinpath(*parts)
-    for candidate in (base / "__init__.py", base.with_suffix(".py")):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def parse_imports(path: Path, module: str) -> tuple[list[_Import], list[str]]:
-    """Every import in ``path`` (top level, functions, TYPE_CHECKING blocks alike), as
-    absolute names; plus the dynamic imports, which cannot be followed."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found, dynamic = [], []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [_Import(alias.name, node.lineno) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                base = f"{anchor}.{base}" if base else anchor
-            found.append(_Import(base, node.lineno, tuple(a.name for a in node.names)))
-        elif isinstance(node, ast.Call) and _dynamic_import(node.func):
-            dynamic.append(f"{module} (line {node.lineno}): a dynamic import "
-                           f"({ast.unparse(node)}) cannot be followed; import it by name")
-    return found, dynamic
-
-
-def _dynamic_import(func: ast.expr) -> bool:
-    return ((isinstance(func, ast.Name) and func.id == "__import__")
-            or (isinstance(func, ast.Attribute) and func.attr == "import_module"))
-
-
-def _stage_of(name: str, package_dir: Path) -> str | None:
-    """The pipeline stage ``name`` belongs to, or None if the Space may carry it: every
-    subpackage but the runtime is a stage, and so are the stages' top-level helpers."""
-    parts = name.split(".")
-    if len(parts) < 2:
-        return None
-    top = parts[1]
-    if top in STAGE_MODULES:
-        return top
-    if (package_dir / top).is_dir() and top not in NOT_STAGES:
-        return top
-    return None
+def stage_of(module: str) -> str | None:
+    """The pipeline stage ``module`` belongs to, or None."""
+    rest = module.removeprefix(f"{PACKAGE}.")
+    return next((s for s in STAGES if rest == s or rest.startswith(f"{s}.")), None)
 
 
 def runtime_closure(roots: Iterable[str], *, package_dir: Path = PACKAGE_DIR) -> Closure:
-    """The modules of the package that ``roots`` import, transitively, with every parent
-    package (importing ``a.b.c`` runs ``a/__init__`` and ``a/b/__init__``). Reaching a
-    training library or a pipeline stage is recorded as a problem, with the import chain."""
-    modules: dict[str, Path] = {}
-    via: dict[str, tuple[str, int]] = {}  # module -> (the module that imports it, line)
-    libraries: set[str] = set()
-    problems: list[str] = []
-    queue = list(dict.fromkeys(roots))
+    """What ``roots`` import, transitively, with each package's ``__init__`` (importing
+    ``a.b.c`` runs ``a`` and ``a.b`` first). A stage is reported, not followed."""
+    files = module_files(package_dir)
+    graph = internal_imports(files)
+    via: dict[str, str] = {}  # module -> the module that first imports it
 
-    def chain(name: str, line: int | None = None) -> str:
-        steps = [name if line is None else f"{name} (line {line})"]
-        while name in via:
-            name, line = via[name]
-            steps.append(f"{name} (line {line})")
+    def chain(name: str) -> str:
+        steps = [name]
+        while steps[-1] in via:
+            steps.append(via[steps[-1]])
         return " <- ".join(steps)
 
-    def visit(name: str, parent: str, line: int) -> None:
-        if name not in modules and name not in queue:
-            via.setdefault(name, (parent, line))
-            queue.append(name)
-
+    modules: dict[str, Path] = {}
+    problems: list[str] = []
+    queue = [r for r in dict.fromkeys(roots)]
     while queue:
         name = queue.pop(0)
-        stage = _stage_of(name, package_dir)
-        path = None if stage else module_file(name, package_dir)
-        if stage or path is None:
-            what = f"part of the pipeline stage '{stage}'" if stage else "no such module"
-            problems.append(f"{name}: {what}; imported by {chain(via[name][0], via[name][1])}"
-                            if name in via else f"{name}: {what}")
+        if name in modules:
             continue
-        modules[name] = path
+        if (stage := stage_of(name)) is not None:
+            problems.append(f"{name}: part of the pipeline stage '{stage}'; imported by "
+                            f"{chain(via[name]) if name in via else '(a root)'}")
+            continue
+        modules[name] = files[name]
         parts = name.split(".")
-        for i in range(1, len(parts)):
-            visit(".".join(parts[:i]), name, 0)
-        found, dynamic = parse_imports(path, name)
-        problems += dynamic
-        for imp in found:
-            top = imp.name.split(".")[0]
-            if top == PACKAGE:
-                visit(imp.name, name, imp.line)
-                for sub in imp.names:  # "from pkg import module" imports a module
-                    if module_file(f"{imp.name}.{sub}", package_dir) is not None:
-                        visit(f"{imp.name}.{sub}", name, imp.line)
-            elif top in TRAINING_LIBRARIES:
-                problems.append(f"{top}: a training library; imported by "
-                                f"{chain(name, imp.line)}")
+        for target in [".".join(parts[:i]) for i in range(1, len(parts))] + sorted(graph[name]):
+            if target not in modules and target not in via:
+                via[target] = name
+                queue.append(target)
+    libraries = set()
+    for name, path in modules.items():
+        for top in external_imports(path, name):
+            if top in TRAINING_LIBRARIES:
+                problems.append(f"{top}: a training library; imported by {chain(name)}")
             elif top not in sys.stdlib_module_names and top != "__future__":
                 libraries.add(top)
     return Closure(dict(sorted(modules.items())), frozenset(libraries), tuple(problems))
 
 
-def app_roots(app_file: Path = SPACE_APP) -> list[str]:
+def app_roots(app_file: Path | None = None) -> list[str]:
     """The hf_pipeline modules the app imports. Its ``sqry_nl_runtime`` imports must be the
-    same ones, renamed, or the Space would run other code than the checkout."""
-    found, _ = parse_imports(app_file, "app")
-    ours = {(i.name, i.names) for i in found if i.name.split(".")[0] == PACKAGE}
-    space = {(PACKAGE + i.name[len(SPACE_PACKAGE):], i.names) for i in found
-             if i.name.split(".")[0] == SPACE_PACKAGE}
+    same, renamed, or the Space would run other code than a checkout does."""
+    app_file = app_file or space_app()
+    names = imports_of(app_file, "app")
+    ours = {n for n in names if n.split(".")[0] == PACKAGE}
+    space = {PACKAGE + n[len(SPACE_PACKAGE):] for n in names
+             if n.split(".")[0] == SPACE_PACKAGE}
     if ours != space:
         raise SpaceBuildError(
             f"{app_file}: its {SPACE_PACKAGE} imports differ from its {PACKAGE} imports "
             f"(only with {PACKAGE}: {sorted(ours - space)}; only with {SPACE_PACKAGE}: "
             f"{sorted(space - ours)}). Fix: keep the two import blocks identical.")
-    return sorted({name for name, _ in ours})
+    return sorted(n for n in ours if n in module_files())
+
+
+def app_libraries(app_file: Path) -> set[str]:
+    """Third-party top-level modules app.py imports."""
+    return {t for t in external_imports(app_file, "app")
+            if t not in (SPACE_PACKAGE, "__future__") and t not in sys.stdlib_module_names}
 
 
 # ----------------------------------------------------------------------------- generation
@@ -304,21 +268,22 @@ def build_space_folder(out_dir: str | Path, *, model_repo: str, model_revision: 
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise OutputError(out, "exists and is not an empty folder.",
                           fix="choose a new folder; a stale file would be published too.")
-    closure = runtime_closure([RUNTIME_ROOT, *app_roots()])
+    app = space_app()
+    closure = runtime_closure([RUNTIME_ROOT, *app_roots(app)])
     if closure.problems:
         raise SpaceBuildError(
             f"the Space's runtime cannot be generated: the import closure of {RUNTIME_ROOT} "
             "reaches code a Space must not carry:\n" + "\n".join(
                 f"  {p}" for p in closure.problems) + "\nFix: the runtime must install alone: "
-            "move what it needs out of the stages (into hf_pipeline.runtime or a shared "
-            "module such as hf_pipeline.io).")
-    files = {APP_FILE: SPACE_APP.read_text(encoding="utf-8")}
+            "move what it needs out of the stages (into hf_pipeline.runtime or a lower layer, "
+            "such as hf_pipeline.release's format modules).")
+    files = {APP_FILE: app.read_text(encoding="utf-8")}
     for name, path in closure.modules.items():
         target = Path(SPACE_PACKAGE, *name.split(".")[1:])
         target = target / "__init__.py" if path.name == "__init__.py" else target.with_suffix(
             ".py")
         files[target.as_posix()] = generated_module(path)
-    files["requirements.txt"] = requirements(closure.libraries | _app_libraries())
+    files["requirements.txt"] = requirements(closure.libraries | app_libraries(app))
     files["README.md"] = readme(card, model_repo=model_repo, model_revision=model_revision,
                                 space_repo=space_repo)
     files[SPACE_CONFIG_FILE] = json.dumps({
@@ -332,13 +297,6 @@ def build_space_folder(out_dir: str | Path, *, model_repo: str, model_revision: 
         atomic_write_text(out / relative, text)
     log.info("built the Space in %s (%d files)", out, len(files))
     return out
-
-
-def _app_libraries() -> set[str]:
-    found, _ = parse_imports(SPACE_APP, "app")
-    tops = {i.name.split(".")[0] for i in found}
-    return {t for t in tops if t not in (PACKAGE, SPACE_PACKAGE, "__future__")
-            and t not in sys.stdlib_module_names}
 
 
 def _check_repo(name: str, repo_id: str) -> None:
@@ -355,65 +313,31 @@ def publish_space(repo_id: str, *, model_repo: str, model_revision: str, private
     content again is a no-op. Returns the Space's commit sha.
 
     The model's revision is resolved to its commit now, and the Space loads that commit: a
-    tag moved later does not change what the Space serves. ``check_model`` loads the model
-    (checksums verified) before anything is published."""
+    tag moved later does not change what the Space serves. ``check_model`` first loads the
+    model as the Space will (checksums verified), so a Space that cannot start is never
+    published."""
     from huggingface_hub import HfApi
 
     _check_repo("repo_id", repo_id)
+    _check_repo("model_repo", model_repo)
     api = api or HfApi()
-    commit = resolve_revision(api, model_repo, model_revision)
+    with hub_errors(f"model {model_repo}@{model_revision}", endpoint=api.endpoint):
+        commit = api.model_info(model_repo, revision=model_revision).sha
     if check_model:
         from hf_pipeline.runtime import IntentClassifier
 
-        IntentClassifier.from_hub(model_repo, revision=commit)
+        IntentClassifier.from_hub(model_repo, revision=commit, token=api.token)
     with tempfile.TemporaryDirectory(prefix="space_") as tmp:
         folder = build_space_folder(Path(tmp) / "space", model_repo=model_repo,
                                     model_revision=model_revision, model_commit=commit,
                                     space_repo=repo_id, card=card)
-        try:
+        with hub_errors(f"publish Space {repo_id}", endpoint=api.endpoint):
             api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private,
                             exist_ok=True)
             # delete_patterns: a file the previous version had and this one has not goes.
             info = api.upload_folder(repo_id=repo_id, repo_type="space", folder_path=folder,
                                      delete_patterns="*",
                                      commit_message=f"Space for {model_repo}@{model_revision}")
-        except Exception as e:
-            raise _publish_error(e, api, repo_id) from None
     log.info("published %s at %s (model %s@%s = %s)", repo_id, info.oid, model_repo,
              model_revision, commit)
     return info.oid
-
-
-def resolve_revision(api: HfApi, repo_id: str, revision: str) -> str:
-    """The commit sha ``revision`` (tag, branch or sha) names in model repo ``repo_id``."""
-    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
-
-    _check_repo("model_repo", repo_id)
-    try:
-        sha = api.model_info(repo_id, revision=revision).sha
-    except RevisionNotFoundError:
-        raise PublishError(f"model repo {repo_id} on {api.endpoint} has no revision "
-                           f"{revision!r}. Fix: publish the model under that tag first, or "
-                           "pass one of its tags.") from None
-    except RepositoryNotFoundError:
-        raise PublishError(f"model repo {repo_id} not found on {api.endpoint} (or the token "
-                           "cannot read it). Fix: publish the model first, or check the "
-                           "name and HF_TOKEN.") from None
-    if not sha or not re.fullmatch(r"[0-9a-f]{40}", sha):
-        raise PublishError(f"{api.endpoint} gave no commit for {repo_id}@{revision}.")
-    return sha
-
-
-def _publish_error(error: Exception, api: HfApi, repo_id: str) -> PipelineError:
-    from huggingface_hub.errors import HfHubHTTPError
-
-    if isinstance(error, PipelineError):
-        return error
-    if isinstance(error, HfHubHTTPError):
-        status = error.response.status_code if error.response is not None else "?"
-        hint = ("Fix: set HF_TOKEN to a token with write access to the namespace, or run "
-                "`hf auth login`." if status in (401, 403) else "")
-        return PublishError(f"{api.endpoint} refused to publish the Space {repo_id} "
-                            f"(HTTP {status}: {error}). {hint}".strip())
-    return PublishError(f"could not publish the Space {repo_id} to {api.endpoint}: "
-                        f"{type(error).__name__}: {error}")

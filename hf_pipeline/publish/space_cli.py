@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import re
 import sys
 from pathlib import Path
 from types import ModuleType
 
 from hf_pipeline.errors import ConfigError
 from hf_pipeline.publish.cli import add_hub_options, use_hub_options
-
-MODEL_AT_REVISION = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)@(?P<revision>[^\s@]+)$")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -74,24 +71,25 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.space is not None:
         from huggingface_hub import snapshot_download
 
-        folder = Path(snapshot_download(args.space, repo_type="space",
-                                        revision=args.space_revision))
+        from hf_pipeline.hub_client import hub_errors
+
+        with hub_errors(f"Space {args.space}@{args.space_revision}"):
+            folder = Path(snapshot_download(args.space, repo_type="space",
+                                            revision=args.space_revision))
         return load_app(folder / "app.py").main(serve)
-    if Path(args.model).is_dir():
+    from hf_pipeline.publish.space import space_app
+    from hf_pipeline.runtime.classifier import is_hub_spec
+
+    if is_hub_spec(args.model):  # the same NAMESPACE/NAME@REVISION as `predict --model`
+        repo, _, revision = args.model.partition("@")
+        model = ["--model-repo", repo, "--model-revision", revision]
+    elif Path(args.model).is_dir():
         model = ["--model-dir", args.model]
-    elif match := MODEL_AT_REVISION.match(args.model):
-        model = ["--model-repo", match["repo"], "--model-revision", match["revision"]]
     else:
         raise ConfigError(f"{args.model!r} is neither a folder nor a model repo at a revision. "
                           "Fix: pass a release folder, or NAMESPACE/NAME@TAG (e.g. "
                           "me/sqry-nl-intent@v1.0.0).")
-    return load_app(default_app()).main([*model, *serve])
-
-
-def default_app() -> Path:
-    from hf_pipeline.publish.space import SPACE_APP
-
-    return SPACE_APP
+    return load_app(space_app()).main([*model, *serve])
 
 
 def load_app(app_file: Path) -> ModuleType:

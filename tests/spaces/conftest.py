@@ -15,11 +15,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from runtime.tiny_release import release_copy, tiny_release_dir
 
-from hf_pipeline.publish.space import SPACE_APP
-
-__all__ = ["release_copy", "tiny_release_dir"]
+from hf_pipeline.publish.space import space_app
 
 MODEL_TAG = "v0.0.1"
 
@@ -35,7 +32,7 @@ def _gradio_offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def app_module() -> ModuleType:
     """spaces_demo/app.py, imported as in development (over hf_pipeline)."""
-    spec = importlib.util.spec_from_file_location("sqry_nl_demo_app_under_test", SPACE_APP)
+    spec = importlib.util.spec_from_file_location("sqry_nl_demo_app_under_test", space_app())
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there

@@ -56,7 +56,7 @@ def test_publish_space_command(hub_env: Any, hub_model: tuple[str, str],
     assert first.startswith(f"published Space {space} (commit ")
     assert main(argv) == 0 and capsys.readouterr().out == first  # nothing new: same commit
     assert main([*argv[:-1], "v9.9.9"]) == 2
-    assert "has no revision 'v9.9.9'" in capsys.readouterr().err
+    assert "has no such revision" in capsys.readouterr().err
 
 
 def _classify(url: str, tiny_classifier: Any, query: str = "who calls main") -> None:
