@@ -383,10 +383,34 @@ def launch_options() -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- main
 
-def space_config(folder: Path) -> dict[str, Any] | None:
-    """``space_config.json`` beside app.py (written by ``hf-pipeline publish-space``)."""
+def space_config(folder: Path) -> dict[str, Any]:
+    """``space_config.json`` beside app.py (written by ``hf-pipeline publish-space``); {} if
+    there is none. PipelineError if it cannot be read, so the page can say so."""
     path = folder / SPACE_CONFIG_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if not path.is_file():
+        return {}
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise PipelineError(f"{path}: unreadable ({e}). Fix: publish the Space again with "
+                            "`hf-pipeline publish-space`.") from None
+    if not isinstance(config, dict):
+        raise PipelineError(f"{path}: expected a JSON object. Fix: publish the Space again.")
+    return config
+
+
+def load_configured_model() -> LoadedModel:
+    """The model space_config.json names: the commit its tag named at publish time, so the
+    Space keeps serving that model even if the tag moves."""
+    try:
+        # absolute(), not resolve(): in a Hub cache snapshot app.py is a symlink to a blob.
+        config = space_config(Path(__file__).absolute().parent)
+    except PipelineError as e:
+        return LoadedModel(None, {}, str(e))
+    tag = config.get("model_revision") or "main"
+    loaded = load_model(model_repo=config.get("model_repo"),
+                        model_revision=config.get("model_commit") or tag)
+    return replace(loaded, about={**loaded.about, "revision": tag})
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -413,13 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         loaded = load_model(model_repo=args.model_repo,
                             model_revision=args.model_revision or "main")
     else:
-        # absolute(), not resolve(): in a Hub cache snapshot app.py is a symlink to a blob.
-        config = space_config(Path(__file__).absolute().parent) or {}
-        tag = config.get("model_revision") or "main"
-        # The commit the tag named at publish time: the Space keeps serving that model.
-        loaded = load_model(model_repo=config.get("model_repo"),
-                            model_revision=config.get("model_commit") or tag)
-        loaded = replace(loaded, about={**loaded.about, "revision": tag})
+        loaded = load_configured_model()
     if loaded.error:
         log.error("the model could not be loaded; the page shows why:\n%s", loaded.error)
     demo = build_demo(loaded.classifier, loaded.about, error=loaded.error)

@@ -195,3 +195,11 @@ def test_about_panel_shows_the_model_facts(app_module: ModuleType) -> None:
     for fact in ("me/model", "v1.0.0", "a" * 40, "1.0.0", "1.425", "validation", "97.18%",
                  "0.027", "0.015"):
         assert fact in text
+
+
+def test_space_config_problems_are_messages(app_module: ModuleType, tmp_path: Path) -> None:
+    loaded = app_module.load_configured_model()  # the checkout has no space_config.json
+    assert loaded.classifier is None and loaded.error.startswith("No model is configured.")
+    (tmp_path / "space_config.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(app_module.PipelineError, match=r"space_config\.json: unreadable"):
+        app_module.space_config(tmp_path)

@@ -8,6 +8,7 @@ Screenshots go to ``$HF_PIPELINE_ARTIFACTS/spaces`` or ``runs/spaces`` of the re
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,8 +101,11 @@ def test_an_empty_query_shows_the_message(page: Any, served: str,
     page.goto(served)
     page.locator("#query [data-testid=textbox]").fill("   ")
     page.locator("#classify").click()
-    expect(page.get_by_text(app_module.EMPTY_QUERY_MESSAGE)).to_be_visible()
+    toast = page.get_by_test_id("toast-text")
+    expect(toast).to_have_text(app_module.EMPTY_QUERY_MESSAGE)
+    expect(toast).to_have_class(re.compile(r"\berror\b"))
     expect(page.locator("#verdict")).to_contain_text("Type a request")
+    page.wait_for_timeout(800)  # the toast slides in: let the screenshot show it
     page.screenshot(path=str(artifacts_dir() / "empty-query.png"))
 
 
@@ -141,5 +145,7 @@ def test_a_model_that_cannot_load_is_explained_on_the_page(
         expect(page.locator("#load-error")).to_contain_text(error)
         page.locator("#query [data-testid=textbox]").fill("who calls main")
         page.locator("#classify").click()
-        expect(page.get_by_text(f"The model could not be loaded: {error}")).to_be_visible()
+        expect(page.get_by_test_id("toast-text")).to_have_text(
+            f"The model could not be loaded: {error}")
+        page.wait_for_timeout(800)
         page.screenshot(path=str(artifacts_dir() / "load-error.png"), full_page=True)
