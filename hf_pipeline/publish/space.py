@@ -38,7 +38,7 @@ from hf_pipeline.imports import (
     module_files,
 )
 from hf_pipeline.io import atomic_write_text, sha256_file
-from hf_pipeline.publish.dataset import REPO_PATTERN
+from hf_pipeline.publish.versions import REPO_PATTERN
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
