@@ -32,6 +32,7 @@ from hf_pipeline.hub_client import hub_errors
 from hf_pipeline.imports import (
     PACKAGE,
     PACKAGE_DIR,
+    STAGES,
     external_imports,
     imports_of,
     internal_imports,
@@ -50,11 +51,8 @@ RUNTIME_ROOT = f"{PACKAGE}.runtime"
 APP_FILE = "app.py"
 SPACE_CONFIG_FILE = "space_config.json"  # app.py reads it under the same name
 
-# What a Space must never carry: the pipeline's stages (as tests/core/test_architecture.py
-# names them) and the training stack.
-STAGES = ("generate", "verify", "publish", "train", "export", "calibrate", "hub", "pipeline",
-          "data_sources", "devset", "base_model", "release.assemble", "release.cli", "cli",
-          "__main__")
+# What a Space must never carry: the pipeline's stages (hf_pipeline.imports.STAGES) and the
+# training stack.
 TRAINING_LIBRARIES = ("torch", "transformers", "datasets", "accelerate")
 HUB_COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
 SHORT_DESCRIPTION_MAX = 60  # the Hub's limit

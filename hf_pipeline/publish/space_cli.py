@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Serve the demo app locally from a release folder, a model repo at a "
         "revision (NAMESPACE/NAME@TAG), or a Space repo (--space), downloaded as a whole.")
     source = d.add_mutually_exclusive_group(required=True)
-    source.add_argument("model", nargs="?", metavar="FOLDER | REPO@REVISION",
+    source.add_argument("--model", "-m", metavar="MODEL",
                         help="a release folder, or a model repo at a tag, e.g. "
                         "me/sqry-nl-intent@v1.0.0")
     source.add_argument("--space", metavar="REPO", help="a Space repo: run its own files")

@@ -29,7 +29,7 @@ def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_demo_needs_a_folder_or_a_model_at_a_revision(tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str]
                                                       ) -> None:
-    assert main(["demo", str(tmp_path / "nope")]) == 2
+    assert main(["demo", "--model", str(tmp_path / "nope")]) == 2
     assert "is neither a folder nor a model repo at a revision" in capsys.readouterr().err
 
 
@@ -83,7 +83,7 @@ def _demo_env(base: dict[str, str]) -> dict[str, str]:
 def test_demo_serves_a_release_folder_until_ctrl_c(tiny_release_dir: Path, tiny_classifier: Any,
                                                    tmp_path: Path) -> None:
     port = free_port()
-    cmd = [sys.executable, "-m", "hf_pipeline", "demo", str(tiny_release_dir),
+    cmd = [sys.executable, "-m", "hf_pipeline", "demo", "--model", str(tiny_release_dir),
            "--port", str(port)]
     with app_process(cmd, cwd=tmp_path, env=_demo_env(dict(os.environ)), port=port,
                      log=tmp_path / "demo.log") as (url, process):
@@ -102,7 +102,7 @@ def test_demo_serves_a_model_at_a_tag_and_a_space_repo(
     space = hub_repo_id("demo")
     publish_space(space, model_repo=model, model_revision=MODEL_TAG, api=hub_api)
     env = _demo_env(hub_env.client_env(tmp_path / "hf_home"))
-    for source in ([f"{model}@{MODEL_TAG}"], ["--space", space]):
+    for source in (["--model", f"{model}@{MODEL_TAG}"], ["--space", space]):
         port = free_port()
         cmd = [sys.executable, "-m", "hf_pipeline", "demo", *source, "--port", str(port)]
         with app_process(cmd, cwd=tmp_path, env=env, port=port,
