@@ -12,6 +12,43 @@ from typing import Any
 from hf_pipeline.errors import DataFileError, OutputError
 
 
+def check_writable_file(path: Path) -> None:
+    """``path`` can become a file: not a folder, and its parent is not a file."""
+    if path.is_dir():
+        raise OutputError(path, "is a folder, expected a file path.",
+                          fix="name a file, e.g. " f"{path / 'out.jsonl'}.")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(path, f"{parent} is a file, not a folder.",
+                                  fix="choose an output path under a folder.")
+            break
+
+
+def check_output_dir(path: Path, *, inputs: tuple[Path, ...] = ()) -> None:
+    """``path`` can be (or become) an output folder, and is none of ``inputs`` nor inside
+    or around one of them (an output written over its own input loses the input)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(path, "is a file, expected an output folder.",
+                          fix="choose a folder path.")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(path, f"{parent} is a file, not a folder.",
+                                  fix="choose an output folder under a folder.")
+            if not os.access(parent, os.W_OK):
+                raise OutputError(path, f"{parent} is not writable.",
+                                  fix="choose a writable output location.")
+            break
+    resolved = path.resolve()
+    for source in inputs:
+        source = Path(source).resolve()
+        if resolved == source or source in resolved.parents or resolved in source.parents:
+            raise OutputError(path, f"overlaps the input {source}.",
+                              fix="write the output to a folder of its own.")
+
+
 def temp_file_beside(path: Path) -> tuple[int, str]:
     """(fd, name) of a new temp file in ``path``'s folder, for a write then ``os.replace``.
 
@@ -32,6 +69,7 @@ def temp_file_beside(path: Path) -> tuple[int, str]:
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``."""
     path = Path(path)
+    check_writable_file(path)
     fd, tmp = temp_file_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -82,6 +120,16 @@ def read_text(path: str | Path, *, fix: str = "") -> str:
     except UnicodeDecodeError as e:
         raise DataFileError(path, f"not UTF-8 text ({e.reason} at byte {e.start}).",
                             fix=fix or "save it as UTF-8.") from None
+
+
+def read_json(path: str | Path, *, fix: str = "") -> Any:
+    """A JSON file; a DataFileError naming it (and the line) when it cannot be read."""
+    path = Path(path)
+    text = read_text(path, fix=fix)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataFileError(path, f"not valid JSON ({e.msg}).", line=e.lineno, fix=fix) from None
 
 
 def read_text_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
