@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,23 +133,38 @@ def read_json(path: str | Path, *, fix: str = "") -> Any:
         raise DataFileError(path, f"not valid JSON ({e.msg}).", line=e.lineno, fix=fix) from None
 
 
-def read_text_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
+def iter_text_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line of a JSON-lines file of objects with a
-    string 'text' field (the dev set, predict's input); errors name the file and the line."""
+    string 'text' field (the dev set, predict's input), read as it goes (memory stays flat);
+    errors name the file and the line."""
     path = Path(path)
-    # Only "\n" ends a JSON line: splitlines() would also split at U+2028/U+2029/U+0085,
-    # which json.dumps(ensure_ascii=False) (predict's own output) leaves raw in strings.
-    lines = read_text(path).split("\n")
-    rows = []
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataFileError(path, f"not JSON ({e.msg}).", line=lineno) from None
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-            raise DataFileError(path, "expected an object with a string 'text' field.",
-                                line=lineno, fix='write lines like {"text": "who calls main"}.')
-        rows.append((lineno, row))
-    return rows
+    if path.is_dir():
+        raise DataFileError(path, "is a folder, expected a JSON-lines file.")
+    try:
+        # newline="\n": only "\n" ends a JSON line. Splitting at U+2028/U+2029/U+0085 too
+        # would cut strings json.dumps(ensure_ascii=False) (predict's own output) leaves raw.
+        with open(path, encoding="utf-8", newline="\n") as f:
+            for lineno, line in enumerate(f, start=1):
+                if line.strip():
+                    yield lineno, _text_row(path, lineno, line)
+    except OSError as e:
+        raise DataFileError(path, f"cannot read ({e.strerror}).") from None
+    except UnicodeDecodeError as e:
+        raise DataFileError(path, f"not UTF-8 text ({e.reason}).",
+                            fix="save it as UTF-8.") from None
+
+
+def _text_row(path: Path, lineno: int, line: str) -> dict[str, Any]:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise DataFileError(path, f"not JSON ({e.msg}).", line=lineno) from None
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+        raise DataFileError(path, "expected an object with a string 'text' field.",
+                            line=lineno, fix='write lines like {"text": "who calls main"}.')
+    return row
+
+
+def read_text_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
+    """All rows of ``iter_text_rows`` at once."""
+    return list(iter_text_rows(path))

@@ -7,14 +7,16 @@ prediction fields added; the same output for a release folder (ONNX) or a traine
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from hf_pipeline.errors import ConfigError
-from hf_pipeline.io import read_text_rows
+from hf_pipeline.io import iter_text_rows
 from hf_pipeline.runtime.classifier import DEFAULT_BATCH_SIZE, LoadTrained
 
 PREDICTION_FIELDS = ("intent", "confidence", "probabilities", "tier", "flags")
@@ -59,11 +61,11 @@ def add_model_options(p: argparse.ArgumentParser, *, trained: bool,
 
 
 def annotate(rows: list[dict[str, Any]], predictions: Iterable[Any], *,
-             prefix: str = "") -> list[dict[str, Any]]:
+             prefix: str = "", start: int = 1) -> list[dict[str, Any]]:
     """Each row with the prediction fields (prefixed) added; a clash with an input field is
     an error rather than a silent overwrite (it may be a gold label)."""
     out = []
-    for n, (row, prediction) in enumerate(zip(rows, predictions, strict=True), start=1):
+    for n, (row, prediction) in enumerate(zip(rows, predictions, strict=True), start=start):
         added = {prefix + k: v for k, v in prediction.to_dict().items()}
         clash = sorted(set(added) & set(row))
         if clash:
@@ -83,25 +85,57 @@ def _json_line(row: dict[str, Any]) -> str:
     return line + "\n"
 
 
+def _rows(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    yield from ({"text": t} for t in args.texts)
+    if args.input is not None:
+        yield from (row for _, row in iter_text_rows(args.input))
+
+
+def _chunks(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
+
+
 def run_predict(args: argparse.Namespace) -> int:
-    from hf_pipeline.io import atomic_write_text
+    """Results are written as they are computed, in input order: the first line of a large
+    file appears after the first batch, and memory holds one batch at a time. A file output
+    is written to a temp file beside it and renamed when complete."""
+    from hf_pipeline.io import check_writable_file, temp_file_beside
     from hf_pipeline.runtime.classifier import load_classifier
 
-    rows = [{"text": t} for t in args.texts]
-    if args.input is not None:
-        rows += [row for _, row in read_text_rows(args.input)]
-    if not rows:
+    if args.output is not None:
+        check_writable_file(args.output)
+    if not args.texts and args.input is None:
         raise ConfigError("nothing to classify. Fix: pass TEXT arguments or --input FILE.jsonl.")
     classifier = load_classifier(args.model, allow_unverified=args.allow_unverified,
                                  threads=args.threads, batch_size=args.batch_size,
                                  load_trained=args.load_trained)
-    results = annotate(rows, classifier.predict([r["text"] for r in rows]), prefix=args.prefix)
-    # ensure_ascii=False keeps the queries readable; a lone surrogate in an input field
-    # (valid JSON, not UTF-8) is written escaped instead of failing the whole output.
-    text = "".join(_json_line(r) for r in results)
+    tmp = None
     if args.output is None:
-        sys.stdout.write(text)
+        sink = sys.stdout
     else:
-        atomic_write_text(args.output, text)
-        print(f"wrote {len(results)} predictions to {args.output}", file=sys.stderr)
+        fd, tmp = temp_file_beside(args.output)
+        sink = os.fdopen(fd, "w", encoding="utf-8")
+    count = 0
+    try:
+        for chunk in _chunks(_rows(args), classifier.batch_size):
+            results = annotate(chunk, classifier.predict([r["text"] for r in chunk]),
+                               prefix=args.prefix, start=count + 1)
+            sink.write("".join(_json_line(r) for r in results))
+            sink.flush()
+            count += len(results)
+        if count == 0:
+            raise ConfigError(f"nothing to classify: {args.input} has no rows. Fix: pass TEXT "
+                              "arguments or a non-empty --input FILE.jsonl.")
+        if tmp is not None:
+            os.fsync(sink.fileno())
+            sink.close()
+            os.replace(tmp, args.output)
+            tmp = None
+    finally:
+        if tmp is not None:
+            sink.close()
+            Path(tmp).unlink(missing_ok=True)
+    if args.output is not None:
+        print(f"wrote {count} predictions to {args.output}", file=sys.stderr)
     return 0
