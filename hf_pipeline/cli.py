@@ -24,6 +24,7 @@ STAGE_COMMANDS: tuple[str, ...] = (
     "hf_pipeline.verify.cli",
     "hf_pipeline.hub.cli",
     "hf_pipeline.publish.cli",
+    "hf_pipeline.publish.space_cli",
     "hf_pipeline.train.cli",
     "hf_pipeline.export.cli",
     "hf_pipeline.release.cli",

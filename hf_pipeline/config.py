@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import yaml
 
 from hf_pipeline.errors import ConfigError, DataFileError
+from hf_pipeline.io import read_text
 
 C = TypeVar("C")
 
@@ -22,10 +23,7 @@ C = TypeVar("C")
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML or JSON mapping; a clear error for anything else."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise DataFileError(path, f"cannot read config file ({e.strerror}).") from None
+    text = read_text(path, fix="pass a YAML or JSON config file.")
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:

@@ -27,12 +27,15 @@ DATASET_JSON = "dataset.json"
 DATASET_DICT_DIR = "dataset_dict"
 VERIFICATION_JSON = "verification.json"  # the 10% human-review sample beside the data
 MIN_SAMPLES_PER_INTENT = 1000
+# More distinct requests than the templates can give in reasonable time (and than any
+# training set here needs): refused up front instead of running without end.
+MAX_SAMPLES_PER_INTENT = 50_000
 
 # Bounds of the temperature search (and of a temperature.json we accept as sane).
 T_MIN, T_MAX = 0.05, 20.0
 
 __all__ = [
     "CONFIRM_THRESHOLD", "DATASET_DICT_DIR", "DATASET_JSON", "DEFAULT_BASE_MODEL", "DEV",
-    "EXECUTE_THRESHOLD", "MAX_LENGTH", "MIN_SAMPLES_PER_INTENT", "ONNX_INPUTS", "ONNX_OUTPUT",
-    "SPLITS", "T_MAX", "T_MIN", "VERIFICATION_JSON",
+    "EXECUTE_THRESHOLD", "MAX_LENGTH", "MAX_SAMPLES_PER_INTENT", "MIN_SAMPLES_PER_INTENT",
+    "ONNX_INPUTS", "ONNX_OUTPUT", "SPLITS", "T_MAX", "T_MIN", "VERIFICATION_JSON",
 ]

@@ -18,7 +18,7 @@ from hf_pipeline.contract import DATASET_DICT_DIR, DATASET_JSON, DEV, SPLITS
 from hf_pipeline.errors import ConfigError, DataFileError
 from hf_pipeline.hub_client import hub_endpoint, hub_errors
 from hf_pipeline.intents import INTENTS, check_label_order
-from hf_pipeline.io import read_text_rows, sha256_file
+from hf_pipeline.io import read_text, read_text_rows, sha256_file
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
@@ -121,17 +121,26 @@ def _from_samples_json(path: Path) -> DatasetDict:
     from datasets import Dataset, DatasetDict
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path, fix="regenerate it with `hf-pipeline generate`."))
         samples = data["samples"]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
+        if not isinstance(samples, list):
+            raise TypeError(f"'samples' is a {type(samples).__name__}")
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise DataFileError(path, f"not a dataset.json with a 'samples' list ({e}).",
                             fix="regenerate it with `hf-pipeline generate`.") from None
     by_split: dict[str, dict[str, list[Any]]] = {}
     for i, sample in enumerate(samples):
+        if not isinstance(sample, dict):
+            raise DataFileError(path, f"samples[{i}] is a {type(sample).__name__}, expected an "
+                                "object.", fix="every sample is an object with text, intent "
+                                "and split.")
         for key in ("text", "intent", "split"):
             if key not in sample:
                 raise DataFileError(path, f"samples[{i}] has no {key!r} field.",
                                     fix="every sample needs text, intent and split.")
+            if not isinstance(sample[key], str):
+                raise DataFileError(path, f"samples[{i}].{key} is {sample[key]!r}, expected a "
+                                    "string.", fix="regenerate it with `hf-pipeline generate`.")
         cols = by_split.setdefault(sample["split"], {"id": [], "text": [], "label": [],
                                                      "source": []})
         cols["id"].append(str(sample.get("id", i)))

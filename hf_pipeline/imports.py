@@ -12,6 +12,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 PACKAGE = "hf_pipeline"
+# The pipeline's stages and composition modules (relative to PACKAGE): what the runtime (and
+# a Space built from its closure) must never import.
+STAGES: tuple[str, ...] = (
+    "generate", "verify", "publish", "train", "export", "calibrate", "hub", "pipeline",
+    "data_sources", "devset", "base_model", "release.assemble", "release.cli", "cli",
+    "__main__")
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 

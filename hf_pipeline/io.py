@@ -6,10 +6,48 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from hf_pipeline.errors import DataFileError, OutputError
+
+
+def check_writable_file(path: Path) -> None:
+    """``path`` can become a file: not a folder, and its parent is not a file."""
+    if path.is_dir():
+        raise OutputError(path, "is a folder, expected a file path.",
+                          fix="name a file, e.g. " f"{path / 'out.jsonl'}.")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(path, f"{parent} is a file, not a folder.",
+                                  fix="choose an output path under a folder.")
+            break
+
+
+def check_output_dir(path: Path, *, inputs: tuple[Path, ...] = ()) -> None:
+    """``path`` can be (or become) an output folder, and is none of ``inputs`` nor inside
+    or around one of them (an output written over its own input loses the input)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(path, "is a file, expected an output folder.",
+                          fix="choose a folder path.")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(path, f"{parent} is a file, not a folder.",
+                                  fix="choose an output folder under a folder.")
+            if not os.access(parent, os.W_OK):
+                raise OutputError(path, f"{parent} is not writable.",
+                                  fix="choose a writable output location.")
+            break
+    resolved = path.resolve()
+    for source in inputs:
+        source = Path(source).resolve()
+        if resolved == source or source in resolved.parents or resolved in source.parents:
+            raise OutputError(path, f"overlaps the input {source}.",
+                              fix="write the output to a folder of its own.")
 
 
 def temp_file_beside(path: Path) -> tuple[int, str]:
@@ -32,6 +70,7 @@ def temp_file_beside(path: Path) -> tuple[int, str]:
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``."""
     path = Path(path)
+    check_writable_file(path)
     fd, tmp = temp_file_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -70,28 +109,62 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def read_text_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line of a JSON-lines file of objects with a
-    string 'text' field (the dev set, predict's input); errors name the file and the line."""
+def read_text(path: str | Path, *, fix: str = "") -> str:
+    """A UTF-8 text file; a DataFileError naming it when it cannot be read or decoded."""
     path = Path(path)
     try:
-        # Only "\n" ends a JSON line: splitlines() would also split at U+2028/U+2029/U+0085,
-        # which json.dumps(ensure_ascii=False) (predict's own output) leaves raw in strings.
-        lines = path.read_text(encoding="utf-8").split("\n")
+        return path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise DataFileError(path, "is a folder, expected a file.", fix=fix) from None
+    except OSError as e:
+        raise DataFileError(path, f"cannot read ({e.strerror}).", fix=fix) from None
+    except UnicodeDecodeError as e:
+        raise DataFileError(path, f"not UTF-8 text ({e.reason} at byte {e.start}).",
+                            fix=fix or "save it as UTF-8.") from None
+
+
+def read_json(path: str | Path, *, fix: str = "") -> Any:
+    """A JSON file; a DataFileError naming it (and the line) when it cannot be read."""
+    path = Path(path)
+    text = read_text(path, fix=fix)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataFileError(path, f"not valid JSON ({e.msg}).", line=e.lineno, fix=fix) from None
+
+
+def iter_text_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSON-lines file of objects with a
+    string 'text' field (the dev set, predict's input), read as it goes (memory stays flat);
+    errors name the file and the line."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataFileError(path, "is a folder, expected a JSON-lines file.")
+    try:
+        # newline="\n": only "\n" ends a JSON line. Splitting at U+2028/U+2029/U+0085 too
+        # would cut strings json.dumps(ensure_ascii=False) (predict's own output) leaves raw.
+        with open(path, encoding="utf-8", newline="\n") as f:
+            for lineno, line in enumerate(f, start=1):
+                if line.strip():
+                    yield lineno, _text_row(path, lineno, line)
     except OSError as e:
         raise DataFileError(path, f"cannot read ({e.strerror}).") from None
     except UnicodeDecodeError as e:
-        raise DataFileError(path, f"not UTF-8 ({e.reason} at byte {e.start}).") from None
-    rows = []
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataFileError(path, f"not JSON ({e.msg}).", line=lineno) from None
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-            raise DataFileError(path, "expected an object with a string 'text' field.",
-                                line=lineno, fix='write lines like {"text": "who calls main"}.')
-        rows.append((lineno, row))
-    return rows
+        raise DataFileError(path, f"not UTF-8 text ({e.reason}).",
+                            fix="save it as UTF-8.") from None
+
+
+def _text_row(path: Path, lineno: int, line: str) -> dict[str, Any]:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise DataFileError(path, f"not JSON ({e.msg}).", line=lineno) from None
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+        raise DataFileError(path, "expected an object with a string 'text' field.",
+                            line=lineno, fix='write lines like {"text": "who calls main"}.')
+    return row
+
+
+def read_text_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
+    """All rows of ``iter_text_rows`` at once."""
+    return list(iter_text_rows(path))

@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/install_browser.sh
 .venv/bin/ruff check hf_pipeline tests bench spaces_demo
 exec .venv/bin/python -m pytest "$@"

@@ -6,4 +6,5 @@ pytest_plugins = [
     "fixtures.tiny_release",
     "fixtures.tiny_export",
     "fixtures.tiny_eval_data",
+    "fixtures.model_release",
 ]

@@ -20,7 +20,13 @@ from hf_pipeline.contract import MAX_LENGTH
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.export.config import ExportConfig
 from hf_pipeline.export.gate import EvalSet, GateReport, run_gate
-from hf_pipeline.io import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_file
+from hf_pipeline.io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    check_output_dir,
+    sha256_file,
+)
 from hf_pipeline.provenance import library_versions
 from hf_pipeline.release.layout import CONFIG_FILE, TOKENIZER_FILE
 
@@ -42,6 +48,7 @@ def export_model(model_dir: str | Path, out_dir: str | Path, *, cfg: ExportConfi
     from hf_pipeline.runtime.onnx import load_tokenizer
 
     model_dir, out_dir = Path(model_dir), Path(out_dir)
+    check_output_dir(out_dir, inputs=(model_dir,))
     model = load_torch_model(model_dir, attention=cfg.attention)
     tokenizer = load_tokenizer(model_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

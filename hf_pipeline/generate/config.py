@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hf_pipeline.contract import MIN_SAMPLES_PER_INTENT
+from hf_pipeline.contract import MAX_SAMPLES_PER_INTENT, MIN_SAMPLES_PER_INTENT
 from hf_pipeline.errors import InvalidValueError
 from hf_pipeline.generate.augment import AUGMENTATIONS
 
@@ -44,8 +44,9 @@ class GenerateConfig:
 
     def _check(self) -> None:
         n = self.samples_per_intent
-        if not isinstance(n, int) or n < 10:
-            raise InvalidValueError("samples_per_intent", n, "an integer >= 10")
+        if not isinstance(n, int) or isinstance(n, bool) or not 10 <= n <= MAX_SAMPLES_PER_INTENT:
+            raise InvalidValueError("samples_per_intent", n,
+                                    f"an integer from 10 to {MAX_SAMPLES_PER_INTENT}")
         if n < MIN_SAMPLES_PER_INTENT and not self.allow_small:
             raise InvalidValueError(
                 "samples_per_intent", n, f">= {MIN_SAMPLES_PER_INTENT} for a training set",

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from hf_pipeline.errors import DataFileError
+from hf_pipeline.io import read_text
 
 SLOTS_FILE = Path(__file__).parent / "slots.yaml"
 
@@ -44,7 +45,7 @@ def load_vocabularies(path: Path = SLOTS_FILE, *,
                       heldout_fraction: float = 0.25) -> dict[str, Vocabulary]:
     """``{"train": ..., "heldout": ...}``: open lists partitioned by a stable hash rank."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_text(path))
     except (OSError, yaml.YAMLError) as e:
         raise DataFileError(path, f"cannot read slot values: {e}") from None
     for section, names in (("open", OPEN_LISTS), ("closed", CLOSED_LISTS)):

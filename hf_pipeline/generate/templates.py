@@ -19,6 +19,7 @@ import yaml
 
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.intents import INTENTS
+from hf_pipeline.io import read_text
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 GROUP_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -221,7 +222,7 @@ def load_templates(directory: Path | None = None, *,
 
 def load_template_file(path: Path, *, known_slots: frozenset[str]) -> tuple[str, list[Template]]:
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
+        root = yaml.compose(read_text(path))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise DataFileError(path, f"not valid YAML: {getattr(e, 'problem', e)}.",

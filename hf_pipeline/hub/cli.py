@@ -10,6 +10,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from hf_pipeline.config import help_default
+from hf_pipeline.hub.server.app import HubServerConfig
+
 TOKEN_ENV = "HF_PIPELINE_HUB_TOKEN"
 
 log = logging.getLogger(__name__)
@@ -24,15 +27,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "serve", help="serve the Hub API on this machine",
         description="Serve the Hub HTTP API subset the huggingface_hub and datasets clients use. "
         "Point them at it with HF_ENDPOINT=<url> (and HF_HUB_DISABLE_XET=1).")
-    serve.add_argument("--config", type=Path, help="YAML/JSON file with host, port, data_dir, "
-                       "user (token: prefer the environment)")
-    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port; 0 picks a free one (default 0)")
+    serve.add_argument("--config", type=Path, help="YAML/JSON file with any option of "
+                       "HubServerConfig: host, port, data_dir, user, max_connections, "
+                       "request_timeout, read_timeout, max_commit_mb, max_lfs_file_mb, "
+                       "commit_cache_mb... (token: prefer the environment)")
+    serve.add_argument("--host", help="address to bind; any other than loopback needs a "
+                       "token, or --allow-anonymous-writes" + help_default(HubServerConfig, "host"))
+    serve.add_argument("--port", type=int, help="port; 0 picks a free one"
+                       + help_default(HubServerConfig, "port"))
     serve.add_argument("--data-dir", type=Path,
-                       help="where repos are stored (default ~/.cache/hf_pipeline/hub)")
+                       help="where repos are stored" + help_default(HubServerConfig, "data_dir"))
     serve.add_argument("--token", help=f"require this token for writes (default: ${TOKEN_ENV},"
                        " preferred: argv is visible to other users; none = no access control)")
-    serve.add_argument("--user", help="account name whoami reports (default local-user)")
+    serve.add_argument("--user", help="account name whoami reports"
+                       + help_default(HubServerConfig, "user"))
+    serve.add_argument("--allow-anonymous-writes", action="store_true", default=None,
+                       help="serve a non-loopback --host without a token: anyone who reaches "
+                       "it may write (refused otherwise)")
+    serve.add_argument("--max-connections", type=int,
+                       help="connections served at once; more get 503"
+                       + help_default(HubServerConfig, "max_connections"))
     serve.set_defaults(func=run_serve)
 
 
@@ -43,6 +57,8 @@ def run_serve(args: argparse.Namespace) -> int:
     cfg = resolve(HubServerConfig, config_file=args.config, overrides={
         "host": args.host, "port": args.port, "data_dir": args.data_dir,
         "token": args.token or os.environ.get(TOKEN_ENV) or None, "user": args.user,
+        "allow_anonymous_writes": args.allow_anonymous_writes,
+        "max_connections": args.max_connections,
     })
     stop = threading.Event()
 

@@ -36,9 +36,10 @@ def local_client_env(url: str, token: str | None, hf_home: str | Path) -> dict[s
 
 def client_settings(url: str, hf_home: str | Path | None = None, *, disable_xet: bool = True,
                     offline: bool = False) -> dict[str, dict[str, Any]]:
-    """module name -> {attribute: value} for clients of the Hub at ``url`` (caches under
-    ``hf_home`` when given). Importing ``datasets`` here is the point: its config module must
-    exist to be patched."""
+    """target -> {attribute: value} for clients of the Hub at ``url`` (caches under
+    ``hf_home`` when given). A target is a module, or ``module:object`` for an object made
+    at import (``resolve_target``). Importing ``datasets`` here is the point: its config
+    module must exist to be patched."""
     url = url.rstrip("/")
     hub: dict[str, Any] = {
         "ENDPOINT": url,
@@ -64,16 +65,26 @@ def client_settings(url: str, hf_home: str | Path | None = None, *, disable_xet:
                      "HF_MODULES_CACHE": home / "modules",
                      "DOWNLOADED_DATASETS_PATH": datasets_cache / "downloads",
                      "EXTRACTED_DATASETS_PATH": datasets_cache / "downloads" / "extracted"}
-    return {"huggingface_hub.constants": hub, "datasets.config": datasets}
+    # The module-level HfApi behind huggingface_hub.upload_file & co. (what
+    # ModelCard.push_to_hub calls) took its endpoint at import.
+    return {"huggingface_hub.constants": hub, "datasets.config": datasets,
+            "huggingface_hub.hf_api:api": {"endpoint": url}}
+
+
+def resolve_target(name: str) -> Any:
+    """The module ``a.b``, or the object ``a.b:obj`` of that module."""
+    import importlib
+
+    module_name, _, attribute = name.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module
 
 
 def _patch(settings: Mapping[str, Mapping[str, Any]]) -> list[tuple[Any, str, Any]]:
-    """Apply ``settings``; returns (module, name, old value or a sentinel) to undo it."""
-    import importlib
-
+    """Apply ``settings``; returns (target, name, old value or a sentinel) to undo it."""
     undo = []
-    for module_name, values in settings.items():
-        module = importlib.import_module(module_name)
+    for target_name, values in settings.items():
+        module = resolve_target(target_name)
         for name, value in values.items():
             undo.append((module, name, getattr(module, name, _MISSING)))
             setattr(module, name, value)

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -52,6 +53,17 @@ class ReleaseInfo:
             if not isinstance(value, str) or not value.strip() or "\n" in value:
                 raise InvalidValueError(name, value, "a non-empty single-line string",
                                         fix="it is written as a key=value line in version.txt.")
+        check_model_version(self.model_version)
+
+
+VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$")
+
+
+def check_model_version(version: str) -> None:
+    """A model version names tags, files and lines: letters, digits, '.', '+', '-' only."""
+    if not isinstance(version, str) or not VERSION_PATTERN.match(version):
+        raise InvalidValueError("model_version", version, "a version like 1.0.0 (letters, "
+                                "digits, '.', '+' and '-'; no spaces or slashes)")
 
 
 def version_text(info: ReleaseInfo, *, preset: str | None = None) -> str:

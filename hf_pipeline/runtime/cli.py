@@ -2,21 +2,24 @@
 
 On a terminal: a small table (query, intent, confidence, tier). Otherwise (a pipe, a file,
 ``--output``) or with ``--json``: JSON lines, each the input object (or ``{"text": ...}`` for
-an argument) with the prediction fields added, so scripts read the same thing as before.
+an argument) with the prediction fields added, so scripts read what they always read.
 The same output for a release folder (ONNX) or a trained folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from hf_pipeline.errors import ConfigError
-from hf_pipeline.io import read_text_rows
+from hf_pipeline.intents import INTENTS
+from hf_pipeline.io import iter_text_rows
 from hf_pipeline.runtime.classifier import DEFAULT_BATCH_SIZE, LoadTrained
 
 PREDICTION_FIELDS = ("intent", "confidence", "probabilities", "tier", "flags")
@@ -31,8 +34,8 @@ def register(subparsers: Any, *, load_trained: LoadTrained | None = None) -> Non
         description="Classify queries with a release folder (ONNX, checksums verified), a "
         "model repo on the Hub (namespace/name@tag) or a trained model folder (PyTorch). "
         "Input: TEXT arguments and/or --input JSON lines (objects with a 'text' field; other "
-        "fields are kept). Output: JSON lines with "
-        f"{', '.join(PREDICTION_FIELDS)} added; on a terminal, a table.")
+        "fields are kept). Output: on a terminal a table; otherwise JSON lines with "
+        f"{', '.join(PREDICTION_FIELDS)} added.")
     add_model_options(p, trained=load_trained is not None)
     p.add_argument("texts", nargs="*", metavar="TEXT", help="queries to classify")
     p.add_argument("--input", "-i", type=Path, metavar="FILE.jsonl",
@@ -40,7 +43,7 @@ def register(subparsers: Any, *, load_trained: LoadTrained | None = None) -> Non
     p.add_argument("--output", "-o", type=Path, metavar="FILE",
                    help="write JSON lines here (default: stdout)")
     p.add_argument("--json", action="store_true",
-                   help="print JSON lines even on a terminal (always so for a pipe or file)")
+                   help="print JSON lines on a terminal too (pipes and files always get them)")
     p.add_argument("--prefix", default="",
                    help="prefix for the added fields, e.g. 'pred_' when the input already "
                    "has an 'intent' field (the dev set does)")
@@ -64,11 +67,11 @@ def add_model_options(p: argparse.ArgumentParser, *, trained: bool,
 
 
 def annotate(rows: list[dict[str, Any]], predictions: Iterable[Any], *,
-             prefix: str = "") -> list[dict[str, Any]]:
+             prefix: str = "", start: int = 1) -> list[dict[str, Any]]:
     """Each row with the prediction fields (prefixed) added; a clash with an input field is
     an error rather than a silent overwrite (it may be a gold label)."""
     out = []
-    for n, (row, prediction) in enumerate(zip(rows, predictions, strict=True), start=1):
+    for n, (row, prediction) in enumerate(zip(rows, predictions, strict=True), start=start):
         added = {prefix + k: v for k, v in prediction.to_dict().items()}
         clash = sorted(set(added) & set(row))
         if clash:
@@ -79,24 +82,45 @@ def annotate(rows: list[dict[str, Any]], predictions: Iterable[Any], *,
     return out
 
 
-def format_table(texts: list[str], predictions: Iterable[Any]) -> str:
-    """Query, intent, confidence and tier, one line each, for people."""
-    def cut(text: str) -> str:
-        text = " ".join(text.split()) or "(empty)"
-        return text if len(text) <= QUERY_WIDTH else text[:QUERY_WIDTH - 1] + "…"
+class TableWriter:
+    """Query, intent, confidence and tier, a line per query, for people. Written as results
+    come: the query column is as wide as the first batch needs (at most QUERY_WIDTH)."""
 
-    rows = [(cut(text), p.intent, f"{p.confidence:.3f}",
-             p.tier + (f" ({', '.join(p.flags)})" if p.flags else ""))
-            for text, p in zip(texts, predictions, strict=True)]
-    header = ("query", "intent", "confidence", "tier")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    lines = []
-    for row in [header, *rows]:
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]),
-                 row[2].rjust(widths[2]), row[3]]
-        lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines) + "\n"
+    HEADER = ("query", "intent", "confidence", "tier")
+
+    def __init__(self, sink: IO[str]) -> None:
+        self.sink = sink
+        self.widths: list[int] | None = None
+
+    @staticmethod
+    def _query(text: str, width: int = QUERY_WIDTH) -> str:
+        text = " ".join(text.split()) or "(empty)"
+        return text if len(text) <= width else text[:width - 1] + "…"
+
+    def write(self, texts: list[str], predictions: Iterable[Any]) -> None:
+        if self.widths is None:
+            query = max(len(self._query(t)) for t in [*texts, "query"])
+            self.widths = [query, max(map(len, [*INTENTS, "intent"])), len("confidence")]
+            self._line(self.HEADER)
+            self._line(tuple("-" * w for w in [*self.widths, len("tier")]))
+        for text, p in zip(texts, predictions, strict=True):
+            tier = p.tier + (f" ({', '.join(p.flags)})" if p.flags else "")
+            self._line((self._query(text, self.widths[0]), p.intent, f"{p.confidence:.3f}", tier))
+
+    def _line(self, cells: tuple[str, ...]) -> None:
+        assert self.widths is not None
+        query, intent, confidence = self.widths
+        self.sink.write(f"{cells[0]:<{query}}  {cells[1]:<{intent}}  {cells[2]:>{confidence}}  "
+                        f"{cells[3]}".rstrip() + "\n")
+
+
+def format_table(texts: list[str], predictions: Iterable[Any]) -> str:
+    """The table of ``TableWriter`` as one string."""
+    import io
+
+    out = io.StringIO()
+    TableWriter(out).write(texts, predictions)
+    return out.getvalue()
 
 
 def _json_line(row: dict[str, Any]) -> str:
@@ -108,29 +132,62 @@ def _json_line(row: dict[str, Any]) -> str:
     return line + "\n"
 
 
+def _rows(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    yield from ({"text": t} for t in args.texts)
+    if args.input is not None:
+        yield from (row for _, row in iter_text_rows(args.input))
+
+
+def _chunks(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
+
+
 def run_predict(args: argparse.Namespace) -> int:
-    from hf_pipeline.io import atomic_write_text
+    """Results are written as they are computed, in input order: the first line of a large
+    file appears after the first batch, and memory holds one batch at a time. A file output
+    is written to a temp file beside it and renamed when complete."""
+    from hf_pipeline.io import check_writable_file, temp_file_beside
     from hf_pipeline.runtime.classifier import load_classifier
 
-    rows = [{"text": t} for t in args.texts]
-    if args.input is not None:
-        rows += [row for _, row in read_text_rows(args.input)]
-    if not rows:
+    if args.output is not None:
+        check_writable_file(args.output)
+    if not args.texts and args.input is None:
         raise ConfigError("nothing to classify. Fix: pass TEXT arguments or --input FILE.jsonl.")
     classifier = load_classifier(args.model, allow_unverified=args.allow_unverified,
                                  threads=args.threads, batch_size=args.batch_size,
                                  load_trained=args.load_trained)
-    predictions = classifier.predict([r["text"] for r in rows])
-    if args.output is None and not args.json and sys.stdout.isatty():
-        sys.stdout.write(format_table([r["text"] for r in rows], predictions))
-        return 0
-    results = annotate(rows, predictions, prefix=args.prefix)
-    # ensure_ascii=False keeps the queries readable; a lone surrogate in an input field
-    # (valid JSON, not UTF-8) is written escaped instead of failing the whole output.
-    text = "".join(_json_line(r) for r in results)
+    tmp = None
+    table = TableWriter(sys.stdout) if (args.output is None and not args.json
+                                        and sys.stdout.isatty()) else None
     if args.output is None:
-        sys.stdout.write(text)
+        sink = sys.stdout
     else:
-        atomic_write_text(args.output, text)
-        print(f"wrote {len(results)} predictions to {args.output}", file=sys.stderr)
+        fd, tmp = temp_file_beside(args.output)
+        sink = os.fdopen(fd, "w", encoding="utf-8")
+    count = 0
+    try:
+        for chunk in _chunks(_rows(args), classifier.batch_size):
+            predictions = classifier.predict([r["text"] for r in chunk])
+            if table is not None:
+                table.write([r["text"] for r in chunk], predictions)
+            else:
+                results = annotate(chunk, predictions, prefix=args.prefix, start=count + 1)
+                sink.write("".join(_json_line(r) for r in results))
+            sink.flush()
+            count += len(chunk)
+        if count == 0:
+            raise ConfigError(f"nothing to classify: {args.input} has no rows. Fix: pass TEXT "
+                              "arguments or a non-empty --input FILE.jsonl.")
+        if tmp is not None:
+            os.fsync(sink.fileno())
+            sink.close()
+            os.replace(tmp, args.output)
+            tmp = None
+    finally:
+        if tmp is not None:
+            sink.close()
+            Path(tmp).unlink(missing_ok=True)
+    if args.output is not None:
+        print(f"wrote {count} predictions to {args.output}", file=sys.stderr)
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.contract import MAX_LENGTH, ONNX_OUTPUT
-from hf_pipeline.errors import DataFileError
+from hf_pipeline.errors import DataFileError, InvalidValueError
 from hf_pipeline.intents import NUM_INTENTS
 from hf_pipeline.release.layout import TOKENIZER_FILE
 
@@ -74,6 +74,8 @@ def make_session(model_path: str | Path, *, threads: int = 1) -> Any:
     import onnxruntime as ort
 
     path = Path(model_path)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+        raise InvalidValueError("threads", threads, "an integer >= 0 (0: one per core)")
     if not path.is_file():
         raise DataFileError(path, "no ONNX model here.",
                             fix="run `hf-pipeline export model --model MODEL_DIR --output DIR` "

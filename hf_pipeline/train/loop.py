@@ -22,7 +22,8 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from hf_pipeline.config import to_dict
-from hf_pipeline.errors import ConfigError
+from hf_pipeline.errors import ConfigError, InvalidValueError
+from hf_pipeline.io import check_output_dir
 from hf_pipeline.train import checkpoint as ckpt
 from hf_pipeline.train import data as train_data
 from hf_pipeline.train.config import TrainConfig
@@ -55,6 +56,8 @@ class Run:
 def train(cfg: TrainConfig) -> Path:
     """Fine-tune the base model into the 8-intent classifier; returns ``cfg.output_dir``."""
     started = time.perf_counter()
+    data_path = Path(cfg.data)
+    check_output_dir(cfg.output_dir, inputs=(data_path,) if data_path.exists() else ())
     accelerator = make_accelerator(cfg)
     set_seed(cfg.seed)
     state = _start_or_resume_check(cfg)
@@ -110,6 +113,7 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
     with accelerator.main_process_first():
         source = resolve_base_model_source(cfg.base_model)
     base = source.path
+    _check_max_length(cfg, base)
     tokenizer = AutoTokenizer.from_pretrained(base)
     tokenizer.model_max_length = cfg.max_length  # recorded in final/ with the tokenizer
     model = _load_model(base)
@@ -145,6 +149,17 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
             "samples": {name: len(ds) for name, ds in named.items()}}
     return Run(accelerator, model, tokenizer, optimizer, scheduler, train_loader, sampler,
                prepared, prepared.pop("test"), _optimizer_steps(len(train_loader), cfg), info)
+
+
+def _check_max_length(cfg: TrainConfig, base: str) -> None:
+    """Truncating beyond the base model's position embeddings fails deep in the first long
+    batch (or never, until a long query arrives): refuse it up front."""
+    from transformers import AutoConfig
+
+    positions = getattr(AutoConfig.from_pretrained(base), "max_position_embeddings", None)
+    if positions is not None and cfg.max_length > positions:
+        raise InvalidValueError("max_length", cfg.max_length,
+                                f"at most {positions}, the positions of the base model {base}")
 
 
 def _optimizer_steps(batches_per_epoch: int, cfg: TrainConfig) -> int:

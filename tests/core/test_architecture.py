@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from hf_pipeline.imports import PACKAGE_DIR, external_imports, internal_imports, module_files
+from hf_pipeline.imports import (
+    PACKAGE_DIR,
+    STAGES,
+    external_imports,
+    internal_imports,
+    module_files,
+)
 
 # Lowest first. A module belongs to the longest prefix that names it.
 LAYERS: tuple[tuple[str, ...], ...] = (
@@ -34,8 +40,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("hf_pipeline.pipeline",),
     ("hf_pipeline.cli", "hf_pipeline.__main__"),
 )
-STAGES = ("generate", "verify", "publish", "train", "export", "calibrate", "hub", "pipeline",
-          "data_sources", "devset", "base_model", "release.assemble", "release.cli", "cli")
 # What the runtime may need from outside the standard library.
 RUNTIME_THIRD_PARTY = {"numpy", "onnxruntime", "tokenizers", "huggingface_hub"}
 FORBIDDEN_IN_RUNTIME = {"torch", "transformers", "datasets", "accelerate", "evaluate", "onnx",

@@ -32,7 +32,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path) ->
 
 def test_an_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    with pytest.raises(OutputError, match="cannot write here"):
+    with pytest.raises(OutputError, match="file is a file, not a folder"):
         atomic_write_bytes(tmp_path / "file" / "inside.json", b"{}")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.model_release import DATASET_REPO, TRAINING_COMMIT
 
 from hf_pipeline.errors import HubError
 from hf_pipeline.intents import INTENTS
@@ -27,8 +28,6 @@ from hf_pipeline.publish import (
 )
 from hf_pipeline.publish.model import ModelVersion, default_reports_dir
 from hf_pipeline.release.layout import CHECKSUMS_FILE, ONNX_FILE, TEMPERATURE_FILE
-
-from .conftest import DATASET_REPO, TRAINING_COMMIT
 
 pytestmark = pytest.mark.hub
 

@@ -204,3 +204,34 @@ def test_a_lone_surrogate_is_replaced_not_a_crash(tiny_release_dir: Path, tmp_pa
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["text"] for r in rows] == ["who calls \ud83d main", "grep TODO"]
     assert all(r["intent"] in INTENTS and r["flags"] == [] for r in rows)
+
+
+@pytest.mark.slow
+def test_predict_streams_its_input(tiny_release_dir: Path, tmp_path: Path) -> None:
+    """Results come out as they are computed: fed through a pipe, the first batch's results
+    arrive while the rest of the input has not even been written (a predict that read its
+    whole input first would wait for the end of the input forever). Order is kept."""
+    import select
+
+    fifo = tmp_path / "queries.jsonl"
+    os.mkfifo(fifo)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "hf_pipeline", "predict", "--model",
+                                str(tiny_release_dir), "--batch-size", "4", "--input",
+                                str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=tmp_path)
+    lines = [json.dumps({"text": f"who calls f{i}", "i": i}) + "\n" for i in range(400)]
+    try:
+        with open(fifo, "w", encoding="utf-8") as writer:
+            writer.writelines(lines[:8])
+            writer.flush()
+            ready, _, _ = select.select([process.stdout], [], [], 120)  # a hang guard only
+            assert ready, "no result before the end of the input: predict does not stream"
+            first = json.loads(process.stdout.readline())
+            writer.writelines(lines[8:])
+        rest = [json.loads(line) for line in process.stdout]
+        process.wait(timeout=120)
+    finally:
+        process.kill()
+    assert [r["i"] for r in [first, *rest]] == list(range(400))
+    assert process.returncode == 0

@@ -2,8 +2,11 @@
 
 ``HubServer(HubServerConfig(...)).start()`` returns its URL; point ``HfApi(endpoint=url)``
 (or ``HF_ENDPOINT``) at it. Modules: ``storage`` (repos, refs, commits, objects on disk),
-``api_repos`` / ``api_files`` (the handlers), ``transport`` (HTTP plumbing), ``card``
-(README metadata checks), ``objects`` (git ids), ``app`` (config and lifecycle).
+``api_repos`` / ``api_files`` (the handlers), ``transport`` (HTTP plumbing and its limits),
+``body`` (bounded request bodies, read timeouts), ``fields`` (typed JSON fields: 400s, not
+500s), ``paths`` (file paths and ref names clients may use), ``lru`` (the bounded commit
+cache), ``card`` (README metadata checks), ``objects`` (git ids), ``app`` (config and
+lifecycle).
 """
 
 from hf_pipeline.hub.server.app import HubServer, HubServerConfig, serve

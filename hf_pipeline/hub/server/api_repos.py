@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from hf_pipeline.hub.server.card import card_data, hub_tags, validate_card
+from hf_pipeline.hub.server.card import SPACE_SDKS, card_data, hub_tags, validate_card
 from hf_pipeline.hub.server.common import (
     API_TYPE,
     REPO,
@@ -20,6 +20,14 @@ from hf_pipeline.hub.server.common import (
     split_revision,
 )
 from hf_pipeline.hub.server.errors import HubHTTPError, bad_request, entry_not_found
+from hf_pipeline.hub.server.fields import (
+    get_bool,
+    get_list,
+    get_str,
+    kind,
+    query_int,
+    text,
+)
 from hf_pipeline.hub.server.objects import tree_ids
 from hf_pipeline.hub.server.storage import Commit, Repo
 from hf_pipeline.hub.server.transport import (
@@ -31,7 +39,8 @@ from hf_pipeline.hub.server.transport import (
     route,
 )
 
-SPACE_SDKS = ("gradio", "docker", "static", "streamlit")
+README_BODY_MAX = 4 << 20  # validate-yaml: a README and its metadata
+PATHS_BODY_MAX = 8 << 20  # paths-info: many paths per request
 
 
 def whoami(ctx: ServerContext, req: Request) -> Response:
@@ -53,28 +62,34 @@ def agent_harnesses(ctx: ServerContext, req: Request) -> Response:
 
 
 def validate_yaml(ctx: ServerContext, req: Request) -> Response:
-    body = req.json()
+    body = req.json_object("validate-yaml")
     content = body.get("content")
     if not isinstance(content, str):
         raise bad_request('validate-yaml expects {"content": "<README text>", "repoType": ...}.')
-    errors, warnings = validate_card(content, body.get("repoType") or "model")
+    repo_type = get_str(body, "repoType", "validate-yaml", default="model")
+    errors, warnings = validate_card(text(content, "validate-yaml: content"), repo_type)
     data = {"errors": [{"message": m} for m in errors],
             "warnings": [{"message": m} for m in warnings]}
     return Response.json(data, 400 if errors else 200)
 
 
-def create_repo(ctx: ServerContext, req: Request) -> Response:
-    body = req.json()
-    repo_type = body.get("type") or "model"
+def _repo_type_and_id(ctx: ServerContext, body: dict[str, Any], where: str) -> tuple[str, str]:
+    repo_type = get_str(body, "type", where, default="model")
     if repo_type not in ("model", "dataset", "space"):
-        raise bad_request(f"Invalid repo type {repo_type!r}: expected model, dataset or space.")
-    if not isinstance(body.get("name"), str):
-        raise bad_request('repos/create expects a "name".')
-    repo_id = f"{body.get('organization') or ctx.user}/{body['name']}"
-    sdk = body.get("sdk")
+        raise bad_request(f"Invalid repo type {repo_type[:50]!r}: expected model, dataset or "
+                          "space.")
+    name = get_str(body, "name", where)
+    return repo_type, f"{get_str(body, 'organization', where, default=ctx.user)}/{name}"
+
+
+def create_repo(ctx: ServerContext, req: Request) -> Response:
+    body = req.json_object("repos/create")
+    repo_type, repo_id = _repo_type_and_id(ctx, body, "repos/create")
+    sdk = get_str(body, "sdk", "repos/create", default=None)
     if repo_type == "space" and sdk not in SPACE_SDKS:
         raise bad_request(f"Spaces need an sdk, one of {', '.join(SPACE_SDKS)}; got {sdk!r}.")
-    private = body.get("visibility", "public") != "public" or bool(body.get("private"))
+    visibility = get_str(body, "visibility", "repos/create", default="public")
+    private = visibility != "public" or get_bool(body, "private", "repos/create")
     url = repo_url(req, repo_type, repo_id)
     try:
         ctx.store.create(repo_type, repo_id, author=ctx.user, private=private, sdk=sdk)
@@ -86,24 +101,27 @@ def create_repo(ctx: ServerContext, req: Request) -> Response:
 
 
 def delete_repo(ctx: ServerContext, req: Request) -> Response:
-    body = req.json()
-    repo_id = f"{body.get('organization') or ctx.user}/{body.get('name')}"
-    ctx.store.delete(body.get("type") or "model", repo_id)
+    ctx.store.delete(*_repo_type_and_id(ctx, req.json_object("repos/delete"), "repos/delete"))
     return Response.json({})
 
 
 def update_settings(ctx: ServerContext, req: Request) -> Response:
-    body = req.json()
+    body = req.json_object("settings")
+    visibility = get_str(body, "visibility", "settings", default=None)
+    private = body.get("private")
+    if private is not None and not isinstance(private, bool):
+        raise bad_request(f'settings: "private" must be true or false, got {kind(private)}.')
+    gated = body.get("gated")
+    if "gated" in body and gated is not False and gated not in ("auto", "manual"):
+        raise bad_request(f"Invalid gated value {gated!r:.50}: auto, manual or false.")
     with ctx.store.lock:
         repo = ctx.store.get(repo_type_of(req), repo_id_of(req))
-        if "visibility" in body:
-            repo.private = body["visibility"] != "public"
-        if "private" in body:
-            repo.private = bool(body["private"])
+        if visibility is not None:
+            repo.private = visibility != "public"
+        if private is not None:
+            repo.private = private
         if "gated" in body:
-            if body["gated"] not in ("auto", "manual", False):
-                raise bad_request(f"Invalid gated value {body['gated']!r}: auto, manual or false.")
-            repo.gated = body["gated"]
+            repo.gated = gated
         ctx.store.save(repo)
     return Response.json({})
 
@@ -123,8 +141,8 @@ def list_repos(ctx: ServerContext, req: Request) -> Response:
         out.append({"_id": repo.id, "id": repo.id, "author": ns, "private": repo.private,
                     "createdAt": repo.created_at, "sha": head.id if head else None,
                     "lastModified": head.date if head else repo.created_at})
-    limit = (req.query.get("limit") or [None])[-1]
-    return Response.json(out[: int(limit)] if limit else out)
+    limit = query_int(req.query, "limit")
+    return Response.json(out if limit is None else out[:limit])
 
 
 def repo_info(ctx: ServerContext, req: Request) -> Response:
@@ -206,10 +224,13 @@ def paths_info(ctx: ServerContext, req: Request) -> Response:
     repo = readable_repo(ctx, req)
     commit = ctx.store.resolve(repo, req.arg("rev"))
     if "json" in req.headers.get("Content-Type", ""):
-        body = req.json()
-        paths, expand = body.get("paths", []), bool(body.get("expand"))
+        body = req.json_object("paths-info")
+        paths = get_list(body, "paths", "paths-info", default=[])
+        expand = get_bool(body, "expand", "paths-info")
+        if not all(isinstance(p, str) for p in paths):
+            raise bad_request('paths-info: "paths" must be a list of strings.')
     else:
-        form = parse_qs(req.body.decode())
+        form = parse_qs(req.body.decode("utf-8", errors="replace"))
         paths, expand = form.get("paths", []), form.get("expand", ["false"])[-1].lower() == "true"
     folders = tree_ids(commit.files)
     found = [p.strip("/") for p in paths if p.strip("/") in commit.files
@@ -218,7 +239,7 @@ def paths_info(ctx: ServerContext, req: Request) -> Response:
 
 
 def create_tag(ctx: ServerContext, req: Request) -> Response:
-    tag = req.json().get("tag")
+    tag = req.json_object("tag").get("tag")
     if not isinstance(tag, str):
         raise bad_request('Creating a tag expects {"tag": "<name>"}.')
     sha = ctx.store.create_ref(repo_type_of(req), repo_id_of(req), "tags", tag, req.arg("rev"))
@@ -231,12 +252,12 @@ def delete_tag(ctx: ServerContext, req: Request) -> Response:
 
 
 def create_branch(ctx: ServerContext, req: Request) -> Response:
-    body = req.json()
+    body = req.json_object("branch")
     if body.get("emptyBranch"):
         raise bad_request("Empty branches are not supported by this local Hub.")
     name = req.arg("rev")
-    sha = ctx.store.create_ref(repo_type_of(req), repo_id_of(req), "heads", name,
-                               body.get("startingPoint") or "main")
+    start = get_str(body, "startingPoint", "branch", default="main") or "main"
+    sha = ctx.store.create_ref(repo_type_of(req), repo_id_of(req), "heads", name, start)
     return Response.json({"name": name, "ref": f"refs/heads/{name}", "targetCommit": sha})
 
 
@@ -251,7 +272,7 @@ def _api(sub: str) -> str:
 
 ROUTES: list[Route] = [
     route("GET", "/api/whoami-v2", whoami),
-    route("POST", "/api/validate-yaml", validate_yaml),
+    route("POST", "/api/validate-yaml", validate_yaml, max_body=README_BODY_MAX),
     route("GET", "/api/agent-harnesses", agent_harnesses),
     route("POST", "/api/repos/create", create_repo, write=True),
     route("DELETE", "/api/repos/delete", delete_repo, write=True),
@@ -262,7 +283,7 @@ ROUTES: list[Route] = [
     route("GET", _api("/refs"), list_refs),
     route("GET", _api("/commits/(?P<rev>.+)"), list_commits),
     route("GET", _api("/tree/(?P<rest>.+)"), list_tree),
-    route("POST", _api("/paths-info/(?P<rev>.+)"), paths_info),
+    route("POST", _api("/paths-info/(?P<rev>.+)"), paths_info, max_body=PATHS_BODY_MAX),
     route("POST", _api("/tag/(?P<rev>.+)"), create_tag, write=True),
     route("DELETE", _api("/tag/(?P<rev>.+)"), delete_tag, write=True),
     route("POST", _api("/branch/(?P<rev>.+)"), create_branch, write=True),

@@ -4,23 +4,31 @@ Access control, by design small: without a token anyone may read and write. With
 every write (create/delete/settings, preupload, LFS batch, commit, tags, branches) needs
 ``Authorization: Bearer <token>`` and gets 401 otherwise; reads stay open, except private
 repos, which look missing (404 RepoNotFound) to requests without the token, like on the Hub.
-The token is never logged.
+The token is never logged. Without a token the server listens only on a loopback address,
+unless ``allow_anonymous_writes`` says that open writes on the network are meant.
+
+One server per data directory: ``start()`` locks it (a second server would overwrite the
+first one's refs), then clears what a killed earlier run left in its ``tmp/`` folder.
 """
 
 from __future__ import annotations
 
+import fcntl
+import ipaddress
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from hf_pipeline.errors import InvalidValueError, OutputError
 from hf_pipeline.hub.server import api_files, api_repos
 from hf_pipeline.hub.server.storage import RepoStore
-from hf_pipeline.hub.server.transport import HubHTTPServer, ServerContext
+from hf_pipeline.hub.server.transport import HubHTTPServer, Limits, ServerContext
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +39,34 @@ def _default_data_dir() -> Path:
     return Path.home() / ".cache" / "hf_pipeline" / "hub"
 
 
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses; a host name is not trusted to be one."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class HubServerConfig:
-    """Where the server listens and keeps its data, and the token writes need (if any)."""
+    """Where the server listens and keeps its data, the token writes need (if any), and the
+    bounds on what clients can make it hold."""
 
     host: str = "127.0.0.1"
     port: int = 0  # 0 = a free port, chosen by the OS
     data_dir: Path = field(default_factory=_default_data_dir)
     token: str | None = field(default=None, repr=False)  # never in logs or reprs
     user: str = "local-user"  # the account whoami reports, and the default namespace
+    allow_anonymous_writes: bool = False  # no token on a non-loopback host: refused without it
+    max_connections: int = 64  # served at once; more get 503 at once
+    request_timeout: float = 20.0  # for a request's line, headers and JSON body (and keep-alive)
+    read_timeout: float = 60.0  # longest stall of a streamed upload or of a download
+    max_commit_mb: int = 1024  # one commit payload (regular files inline, base64)
+    max_lfs_file_mb: int = 50_000  # one LFS object
+    commit_cache_mb: int = 32  # parsed commits kept in memory (LRU)
+    commit_cache_commits: int = 512
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -50,6 +77,51 @@ class HubServerConfig:
                                     fix="omit --token to run without access control.")
         if not self.user or "/" in self.user:
             raise InvalidValueError("user", self.user, "a non-empty name without '/'")
+        if self.token is None and not self.allow_anonymous_writes and not is_loopback(self.host):
+            raise InvalidValueError(
+                "host", self.host, "a loopback address (127.0.0.1, ::1, localhost) when no token "
+                "is set: on any other address, anyone on the network could write",
+                fix="Set HF_PIPELINE_HUB_TOKEN (or --token) so writes need it, or pass "
+                "--allow-anonymous-writes if open writes are what you want.")
+        for name in ("max_connections", "max_commit_mb", "max_lfs_file_mb",
+                     "commit_cache_commits"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidValueError(name, value, "an integer >= 1")
+        if isinstance(self.commit_cache_mb, bool) or not isinstance(self.commit_cache_mb, int) \
+                or self.commit_cache_mb < 0:
+            raise InvalidValueError("commit_cache_mb", self.commit_cache_mb,
+                                    "an integer >= 0 (0 = no cache)")
+        for name in ("request_timeout", "read_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise InvalidValueError(name, value, "a number of seconds > 0")
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(max_connections=self.max_connections, request_timeout=self.request_timeout,
+                      read_timeout=self.read_timeout, max_commit_bytes=self.max_commit_mb << 20,
+                      max_lfs_bytes=self.max_lfs_file_mb << 20)
+
+
+def _lock_data_dir(data_dir: Path) -> IO[str]:
+    """An exclusive lock on ``data_dir`` held while the server runs (released by the kernel
+    when the process ends, even by kill -9)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / "server.lock", "a+")  # noqa: SIM115 (held until stop())
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise OutputError(data_dir, f"is in use by another local Hub server (pid {holder}).",
+                          fix="stop it, or pass another --data-dir.") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 class HubServer:
@@ -63,6 +135,7 @@ class HubServer:
         self.cfg = cfg
         self._httpd: HubHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._lock: IO[str] | None = None
 
     @property
     def url(self) -> str:
@@ -71,28 +144,40 @@ class HubServer:
         return self._httpd.ctx.base_url
 
     def start(self) -> str:
-        """Bind, start serving in a daemon thread, and return the base URL."""
+        """Lock the data directory, bind, serve in a daemon thread, and return the base URL."""
+        cfg = self.cfg
         try:
-            store = RepoStore(self.cfg.data_dir)
+            self._lock = _lock_data_dir(cfg.data_dir)
+            store = RepoStore(cfg.data_dir, cache_commits=cfg.commit_cache_commits,
+                              cache_bytes=cfg.commit_cache_mb << 20)
+            if swept := store.sweep_tmp():
+                log.info("removed %d leftover(s) of an interrupted earlier run", swept)
         except OSError as e:
-            raise OutputError(self.cfg.data_dir, f"cannot use as the Hub data directory "
+            self._unlock()
+            if isinstance(e, OutputError):
+                raise
+            raise OutputError(cfg.data_dir, f"cannot use as the Hub data directory "
                               f"({e.strerror}).", fix="pass a writable --data-dir.") from None
         secret = secrets.token_bytes(32)
 
         def context(base_url: str) -> ServerContext:
-            return ServerContext(store=store, token=self.cfg.token, user=self.cfg.user,
-                                 base_url=base_url, lfs_secret=secret)
+            return ServerContext(store=store, token=cfg.token, user=cfg.user,
+                                 base_url=base_url, lfs_secret=secret, limits=cfg.limits)
         try:
-            self._httpd = HubHTTPServer((self.cfg.host, self.cfg.port), context, ROUTES)
+            self._httpd = HubHTTPServer((cfg.host, cfg.port), context, ROUTES, cfg.limits)
         except OSError as e:
-            raise OutputError(f"{self.cfg.host}:{self.cfg.port}", f"cannot listen ({e.strerror}).",
+            self._unlock()
+            raise OutputError(f"{cfg.host}:{cfg.port}", f"cannot listen ({e.strerror}).",
                               fix="choose another --port, or 0 for a free one.") from None
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.2}, name="local-hub",
                                         daemon=True)
         self._thread.start()
-        log.info("local Hub serving %s from %s (%s)", self.url, self.cfg.data_dir,
-                 "token required for writes" if self.cfg.token else "no access control")
+        log.info("local Hub serving %s from %s (%s)", self.url, cfg.data_dir,
+                 "token required for writes" if cfg.token else "no access control")
+        if cfg.token is None and not is_loopback(cfg.host):
+            log.warning("anyone who reaches %s can write to this local Hub "
+                        "(--allow-anonymous-writes)", self.url)
         return self.url
 
     def stop(self) -> None:
@@ -103,6 +188,12 @@ class HubServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def __enter__(self) -> HubServer:
         self.start()

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 from hf_pipeline.hub.server.errors import repo_not_found
 from hf_pipeline.hub.server.objects import FileEntry
-from hf_pipeline.hub.server.storage import Commit, Repo
+from hf_pipeline.hub.server.storage import CommitSummary, Repo
 from hf_pipeline.hub.server.transport import Request, ServerContext
 
 # Path-regex pieces: {type}s in /api/ URLs, the optional type prefix of file URLs, a repo id.
@@ -55,13 +55,13 @@ def split_revision(rest: str) -> tuple[str, str]:
     return rev, "/".join(unquote(p) for p in tail)
 
 
-def last_commit_json(commit: Commit | None) -> dict[str, Any]:
+def last_commit_json(commit: CommitSummary | None) -> dict[str, Any]:
     if commit is None:
         return {}
     return {"lastCommit": {"id": commit.id, "title": commit.title, "date": commit.date}}
 
 
-def file_json(path: str, entry: FileEntry, last: Commit | None = None) -> dict[str, Any]:
+def file_json(path: str, entry: FileEntry, last: CommitSummary | None = None) -> dict[str, Any]:
     """A file in tree / paths-info answers (``RepoFile`` on the client)."""
     data: dict[str, Any] = {"type": "file", "oid": entry.oid, "size": entry.size, "path": path}
     if entry.lfs_sha256:
@@ -69,5 +69,5 @@ def file_json(path: str, entry: FileEntry, last: Commit | None = None) -> dict[s
     return data | last_commit_json(last)
 
 
-def folder_json(path: str, oid: str, last: Commit | None = None) -> dict[str, Any]:
+def folder_json(path: str, oid: str, last: CommitSummary | None = None) -> dict[str, Any]:
     return {"type": "directory", "oid": oid, "size": 0, "path": path} | last_commit_json(last)

@@ -3,7 +3,8 @@
 ``code`` goes to the ``X-Error-Code`` header, which is what makes ``huggingface_hub`` raise
 its typed errors (``RepositoryNotFoundError``, ``RevisionNotFoundError``,
 ``RemoteEntryNotFoundError``); ``message`` goes to ``X-Error-Message`` and to the JSON body
-``{"error": message}``, which the client appends to the exception text.
+``{"error": message}``, which the client appends to the exception text. ``close`` ends the
+connection after the answer (the rest of the request cannot be read, or should not be).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ class HubHTTPError(Exception):
 
     def __init__(self, status: int, message: str, *, code: str | None = None,
                  extra: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, close: bool = False) -> None:
         super().__init__(message)
         self.status, self.message, self.code = status, message, code
         self.extra = extra or {}
         self.headers = headers or {}
+        self.close = close
 
 
 def repo_not_found(repo_type: str, repo_id: str) -> HubHTTPError:

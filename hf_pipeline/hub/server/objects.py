@@ -26,7 +26,7 @@ def lfs_pointer(sha256: str, size: int) -> bytes:
     return LFS_POINTER_TEMPLATE.format(oid=sha256, size=size).encode()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a server holds many of these in memory
 class FileEntry:
     """One file in a commit: its git blob id and size, plus the LFS object when it has one."""
 

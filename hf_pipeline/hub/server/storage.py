@@ -10,7 +10,9 @@ Layout (every file written atomically; objects are immutable and content-address
 
 A commit writes its objects first, then its commit file, then ``repo.json``: the ref update
 is the single atomic step, so a commit is applied fully or not at all, and a crash leaves at
-most unreferenced objects behind.
+most unreferenced objects behind. Every file is written under ``<data_dir>/tmp/`` first and
+renamed into place, so a killed server leaves no half-written object where it can be seen,
+and its leftovers are in one folder, emptied at the next start (``sweep_tmp``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import threading
@@ -33,8 +36,10 @@ from hf_pipeline.hub.server.errors import (
     repo_not_found,
     revision_not_found,
 )
+from hf_pipeline.hub.server.lru import BoundedLRU
 from hf_pipeline.hub.server.objects import FileEntry, commit_sha1, iso, tree_ids, utc_now
-from hf_pipeline.io import atomic_write_bytes, atomic_write_json
+from hf_pipeline.hub.server.paths import validate_path, validate_ref_name
+from hf_pipeline.io import dumps_json
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +47,10 @@ REPO_TYPES = ("model", "dataset", "space")
 # Names that would make model URLs (no type prefix) ambiguous with the server's own routes.
 RESERVED_NAMESPACES = frozenset({"api", "datasets", "spaces", "models", "lfs-objects"})
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-_REF_RE = re.compile(r"^[A-Za-z0-9._-][A-Za-z0-9._/-]{0,199}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
+# Measured with tracemalloc on parsed commits: ~300 bytes per file entry beyond its path
+# (more for LFS files); the estimate errs high.
+_ENTRY_BYTES, _COMMIT_BYTES = 360, 1024
 
 # The .gitattributes the Hub puts in the first commit of a new repo: what it sends to LFS.
 DEFAULT_GITATTRIBUTES = "".join(
@@ -108,43 +115,79 @@ class Commit:
                    date=data["date"],
                    files={p: FileEntry.from_json(e) for p, e in data["files"].items()})
 
+    def estimated_bytes(self) -> int:
+        """What this parsed commit costs in memory, roughly (for the commit cache's bound)."""
+        return _COMMIT_BYTES + sum(_ENTRY_BYTES + len(path) for path in self.files)
+
+
+@dataclass(frozen=True)
+class CommitSummary:
+    """A commit without its file map: what listings show, cheap to hold many of."""
+
+    id: str
+    title: str
+    message: str
+    author: str
+    date: str
+
+    @classmethod
+    def of(cls, commit: Commit) -> CommitSummary:
+        return cls(commit.id, commit.title, commit.message, commit.author, commit.date)
+
 
 @dataclass(frozen=True)
 class Operation:
-    """One line of a commit: ``file`` (with ``data``), ``lfsFile``, ``deletedFile``/``Folder``."""
+    """One line of a commit: ``file`` (with ``data``, or its ``entry`` when the blob is
+    already stored), ``lfsFile``, ``deletedFile``/``Folder``."""
 
     kind: str
     path: str
     data: bytes = b""
     sha256: str = ""
     size: int | None = None
-
-
-def validate_path(path: str) -> str:
-    parts = path.split("/")
-    if not path or any(p in ("", ".", "..", ".git") for p in parts) or "\\" in path:
-        raise bad_request(f"Invalid path in repo {path!r}: use a relative POSIX path without "
-                          "empty, '.', '..' or '.git' parts.")
-    return path
-
-
-def validate_ref_name(name: str, what: str) -> str:
-    if not _REF_RE.match(name) or name.startswith("refs/") or ".." in name or name.endswith(
-            ("/", ".lock")):
-        raise bad_request(f"Invalid {what} name {name!r}: use letters, digits, '.', '_', '-' "
-                          "and '/', not starting with 'refs/'.")
-    return name
+    entry: FileEntry | None = None
 
 
 class RepoStore:
     """All repositories under ``data_dir``; thread-safe (one lock serialises writes)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, cache_commits: int = 512,
+                 cache_bytes: int = 32 << 20) -> None:
         self.root = Path(data_dir)
         (self.root / "repos").mkdir(parents=True, exist_ok=True)
         (self.root / "tmp").mkdir(exist_ok=True)
         self.lock = threading.RLock()
-        self._commits: dict[tuple[Path, str], Commit] = {}
+        self.commits: BoundedLRU[Commit] = BoundedLRU(max_items=cache_commits,
+                                                      max_bytes=cache_bytes)
+
+    def sweep_tmp(self) -> int:
+        """Remove what an earlier run left in ``tmp/`` (it was killed mid-write); the count.
+
+        Only safe while no other server uses this data directory (the app holds a lock)."""
+        count = 0
+        for leftover in (self.root / "tmp").iterdir():
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+            count += 1
+        return count
+
+    def _tmp_path(self, kind: str) -> Path:
+        return self.root / "tmp" / f"{kind}-{uuid.uuid4().hex}"
+
+    def _write_file(self, path: Path, data: bytes) -> None:
+        """Write ``path`` atomically: into ``tmp/``, flushed to disk, then renamed into place."""
+        tmp = self._tmp_path("write")
+        try:
+            with open(tmp, "xb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     # -- repositories ------------------------------------------------------------------
     def repo_dir(self, repo_type: str, repo_id: str) -> Path:
@@ -162,7 +205,7 @@ class RepoStore:
         return Repo.from_json(data, path)
 
     def save(self, repo: Repo) -> None:
-        atomic_write_json(repo.path / "repo.json", repo.to_json())
+        self._write_file(repo.path / "repo.json", dumps_json(repo.to_json()).encode())
 
     def create(self, repo_type: str, repo_id: str, *, author: str, private: bool = False,
                sdk: str | None = None) -> Repo:
@@ -197,7 +240,7 @@ class RepoStore:
             trash = self.root / "tmp" / f"deleted-{uuid.uuid4().hex}"
             repo.path.rename(trash)  # atomic: the repo is gone before the slow rmtree
             shutil.rmtree(trash, ignore_errors=True)
-            self._commits = {k: v for k, v in self._commits.items() if k[0] != repo.path}
+            self.commits.drop(lambda key: key[0] == repo.path)  # type: ignore[index]
             log.info("deleted %s repo %s", repo_type, repo_id)
 
     def list_repos(self, repo_type: str) -> Iterator[Repo]:
@@ -209,10 +252,12 @@ class RepoStore:
     # -- commits and revisions -------------------------------------------------------------
     def load_commit(self, repo: Repo, sha: str) -> Commit:
         key = (repo.path, sha)
-        if key not in self._commits:
+        commit = self.commits.get(key)
+        if commit is None:
             path = repo.path / "commits" / f"{sha}.json"
-            self._commits[key] = Commit.from_json(json.loads(path.read_text(encoding="utf-8")))
-        return self._commits[key]
+            commit = Commit.from_json(json.loads(path.read_text(encoding="utf-8")))
+            self.commits.put(key, commit, commit.estimated_bytes())
+        return commit
 
     def resolve(self, repo: Repo, revision: str) -> Commit:
         """A branch, tag, ``refs/heads|tags|pr/...`` or (prefix of a) commit id."""
@@ -229,29 +274,43 @@ class RepoStore:
                 return self.load_commit(repo, matches[0])
         raise revision_not_found(repo.id, revision)
 
-    def history(self, repo: Repo, commit: Commit) -> list[Commit]:
-        """``commit`` and its first-parent ancestors, newest first."""
-        out = [commit]
-        while out[-1].parents:
-            out.append(self.load_commit(repo, out[-1].parents[0]))
-        return out
+    def iter_history(self, repo: Repo, commit: Commit) -> Iterator[Commit]:
+        """``commit`` and its first-parent ancestors, newest first, loaded one at a time: a
+        long history (each commit with its full file map) is never in memory whole."""
+        while True:
+            yield commit
+            if not commit.parents:
+                return
+            commit = self.load_commit(repo, commit.parents[0])
 
-    def last_commits(self, repo: Repo, commit: Commit, paths: list[str]) -> dict[str, Commit]:
-        """For each path (file or folder), the newest commit that changed it."""
-        history = self.history(repo, commit)
-        found: dict[str, Commit] = {}
-        for path in paths:
-            def state(c: Commit, p: str = path) -> object:
-                if p in c.files:
-                    return c.files[p].oid
-                return tree_ids(c.files).get(p)
-            current = state(commit)
-            last = commit
-            for older in history[1:]:
-                if state(older) != current:
-                    break
-                last = older
-            found[path] = last
+    def history(self, repo: Repo, commit: Commit) -> list[CommitSummary]:
+        """What ``list_repo_commits`` shows of ``commit`` and its ancestors, newest first."""
+        return [CommitSummary.of(c) for c in self.iter_history(repo, commit)]
+
+    def last_commits(self, repo: Repo, commit: Commit,
+                     paths: list[str]) -> dict[str, CommitSummary]:
+        """For each path (file or folder), the oldest commit of the run of commits, ending
+        at ``commit``, in which it has its current content: the commit that last changed it."""
+        def state(c: Commit, folders: dict[str, str], path: str) -> object:
+            return c.files[path].oid if path in c.files else folders.get(path)
+
+        now_folders = tree_ids(commit.files)
+        current = {p: state(commit, now_folders, p) for p in paths}
+        found = dict.fromkeys(paths, CommitSummary.of(commit))
+        unsettled = set(paths)
+        older_commits = self.iter_history(repo, commit)
+        next(older_commits)
+        for older in older_commits:
+            if not unsettled:
+                break
+            folders = (tree_ids(older.files) if any(p not in older.files for p in unsettled)
+                       else {})
+            summary = CommitSummary.of(older)
+            for path in list(unsettled):
+                if state(older, folders, path) != current[path]:
+                    unsettled.discard(path)
+                else:
+                    found[path] = summary
         return found
 
     def apply_commit(self, repo_type: str, repo_id: str, revision: str, ops: list[Operation], *,
@@ -307,16 +366,17 @@ class RepoStore:
                           message=message)
         commit = Commit(id=sha, tree=tree, parents=tuple(parents), title=title, message=message,
                         author=author, date=iso(date), files=files)
-        atomic_write_json(repo.path / "commits" / f"{sha}.json", commit.to_json())
+        self._write_file(repo.path / "commits" / f"{sha}.json",
+                         dumps_json(commit.to_json()).encode())
+        self.commits.put((repo.path, sha), commit, commit.estimated_bytes())
         return commit
 
     def _apply_operation(self, repo: Repo, files: dict[str, FileEntry], op: Operation) -> None:
         path = validate_path(op.path.strip("/") if op.kind == "deletedFolder" else op.path)
         if op.kind == "file":
-            entry = FileEntry.regular(op.data)
-            blob = repo.path / "blobs" / entry.oid
-            if not blob.exists():
-                atomic_write_bytes(blob, op.data)
+            entry = op.entry or self.store_blob(repo, op.data)
+            if not self.content_path(repo, entry).is_file():
+                raise bad_request(f"The content of {path!r} was not stored; send it again.")
             files[path] = entry
         elif op.kind == "lfsFile":
             obj = self.lfs_path(repo, op.sha256)
@@ -370,6 +430,14 @@ class RepoStore:
             self.save(repo)
 
     # -- blobs and LFS -----------------------------------------------------------------------
+    def store_blob(self, repo: Repo, data: bytes) -> FileEntry:
+        """Store regular file content under its git blob id (once; content-addressed)."""
+        entry = FileEntry.regular(data)
+        blob = repo.path / "blobs" / entry.oid
+        if not blob.exists():
+            self._write_file(blob, data)
+        return entry
+
     def content_path(self, repo: Repo, entry: FileEntry) -> Path:
         if entry.lfs_sha256:
             return self.lfs_path(repo, entry.lfs_sha256)
@@ -380,25 +448,32 @@ class RepoStore:
             raise bad_request(f"Invalid LFS oid {sha256!r}: expected a sha256 hex digest.")
         return repo.path / "lfs" / sha256
 
-    def store_lfs(self, repo: Repo, sha256: str, read: Callable[[int], bytes]) -> int:
-        """Stream an upload into the LFS store; refuse it unless its sha256 is ``sha256``."""
+    def store_lfs(self, repo: Repo, sha256: str, read: Callable[[int], bytes], *,
+                  size: int | None = None) -> int:
+        """Stream an upload to disk, hashing as it goes; it becomes the LFS object ``sha256``
+        only if its content has that sha256 (and ``size`` bytes, when given)."""
         target = self.lfs_path(repo, sha256)
-        tmp = self.root / "tmp" / f"upload-{uuid.uuid4().hex}"
-        digest, size = hashlib.sha256(), 0
+        tmp = self._tmp_path("upload")
+        digest, got = hashlib.sha256(), 0
         try:
-            with open(tmp, "wb") as f:
+            with open(tmp, "xb") as f:
                 while chunk := read(1 << 20):
                     digest.update(chunk)
-                    size += len(chunk)
+                    got += len(chunk)
                     f.write(chunk)
+                f.flush()
+                os.fsync(f.fileno())
+            if size is not None and got != size:
+                raise bad_request(f"Uploaded {got} bytes, but the LFS object {sha256} was "
+                                  f"announced with {size}: the upload is refused.")
             if digest.hexdigest() != sha256:
                 raise bad_request(f"Uploaded content has sha256 {digest.hexdigest()}, not the "
                                   f"announced oid {sha256}: the upload is refused.")
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp.replace(target)
+            os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
-        return size
+        return got
 
 
 def _check_no_file_folder_clash(files: dict[str, FileEntry]) -> None:

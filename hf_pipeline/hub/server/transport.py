@@ -1,30 +1,61 @@
-"""HTTP plumbing: requests, responses, the route table and the request handler.
+"""HTTP plumbing: requests, responses, the route table, the request handler and its limits.
 
 Handlers are plain functions ``(ctx, req) -> Response`` registered with a method and a regex
 over the raw (still percent-encoded) path, so a revision like ``refs%2Fpr%2F1`` stays one
 segment until the handler unquotes it.
+
+What one client can make the server hold is bounded (``Limits``): a request is checked on
+its headers (route, token, announced size) before any of its body is read; bodies are capped
+per route and read in chunks (large ones are streamed by their handlers, never buffered);
+a request's line, headers and small (JSON) body must arrive within ``request_timeout``, and
+a streamed body or answer may not stall longer than ``read_timeout``; at most
+``max_connections`` connections are served at once, and the next ones get a 503 at once
+instead of a thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import io
 import json
 import logging
 import re
+import socket
+import sys
+import threading
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from hf_pipeline.hub.server.body import BodyReader, TimedSocketReader
 from hf_pipeline.hub.server.errors import HubHTTPError
+from hf_pipeline.hub.server.fields import json_object
 from hf_pipeline.hub.server.storage import RepoStore
 
 log = logging.getLogger(__name__)
 
 WRONG_TOKEN = "Invalid credentials in Authorization header"  # the Hub's own wording
+JSON_BODY_MAX = 1 << 20  # the body cap of a route that names none
+DRAIN_MAX = 1 << 20  # unread body bytes dropped to keep a connection usable; more: close it
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what clients can make the server hold: connections, time, bytes."""
+
+    max_connections: int = 64
+    request_timeout: float = 20.0  # seconds for a request (line, headers, small body) to arrive
+    read_timeout: float = 60.0  # longest stall while a streamed body arrives or an answer leaves
+    max_commit_bytes: int = 1 << 30  # one commit payload (streamed to disk as it arrives)
+    max_lfs_bytes: int = 50 * 1000**3  # one LFS object (the Hub's per-file limit)
 
 
 @dataclass(frozen=True)
@@ -36,6 +67,7 @@ class ServerContext:
     user: str
     base_url: str
     lfs_secret: bytes
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass
@@ -45,8 +77,8 @@ class Request:
     params: dict[str, str]
     query: dict[str, list[str]]
     headers: Any
-    body: bytes = b""
-    read_stream: Callable[[int], bytes] = field(default=lambda n: b"")
+    stream: BodyReader
+    body: bytes = b""  # read by the transport for routes that are not ``stream=True``
     bearer: str | None = None
     base_url: str = ""  # as the client reached us (Host header), for URLs we hand out
 
@@ -61,8 +93,17 @@ class Request:
     def json(self) -> Any:
         try:
             return json.loads(self.body or b"{}")
-        except json.JSONDecodeError as e:
+        except ValueError as e:  # JSONDecodeError, or bytes that are no Unicode at all
             raise HubHTTPError(400, f"Request body is not valid JSON: {e}") from None
+
+    def json_object(self, what: str) -> dict[str, Any]:
+        """The body as a JSON object; anything else (``[1]``, ``"x"``, ``null``) is a 400."""
+        return json_object(self.json(), what)
+
+    def body_stream(self, limit: int, what: str) -> BodyReader:
+        """The body, for handlers that stream it: a 413 now if it announces more than ``limit``."""
+        self.stream.set_limit(limit, what)
+        return self.stream
 
 
 @dataclass
@@ -89,16 +130,18 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     write: bool = False  # needs the server token (when it has one)
-    stream: bool = False  # the handler reads the body itself (large uploads)
+    stream: bool = False  # the handler reads the body itself, with its own limit
+    max_body: int = JSON_BODY_MAX  # otherwise: the body is read for it, up to this size
 
 
 def route(methods: str, pattern: str, handler: Handler, *, write: bool = False,
-          stream: bool = False) -> Route:
-    return Route(tuple(methods.split("|")), re.compile(f"^{pattern}$"), handler, write, stream)
+          stream: bool = False, max_body: int = JSON_BODY_MAX) -> Route:
+    return Route(tuple(methods.split("|")), re.compile(f"^{pattern}$"), handler, write, stream,
+                 max_body)
 
 
 def error_response(err: HubHTTPError) -> Response:
-    headers = {"X-Error-Message": err.message, **err.headers}
+    headers = {"X-Error-Message": err.message[:500], **err.headers}
     if err.code:
         headers["X-Error-Code"] = err.code
     return Response.json({"error": err.message, **err.extra}, err.status, headers)
@@ -116,21 +159,106 @@ def check_write_auth(ctx: ServerContext, bearer: str | None) -> None:
             "error": f"{WRONG_TOKEN}: the token is not the one this local Hub was started with."})
 
 
+_BUSY = error_response(HubHTTPError(503, "This local Hub is serving as many connections as it "
+                                    "allows (max_connections); retry shortly."))
+
+
 class HubHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False  # stop() must not wait for clients that hold idle connections
     allow_reuse_address = True
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], ctx_factory: Callable[[str], ServerContext],
-                 routes: list[Route]) -> None:
+                 routes: list[Route], limits: Limits | None = None) -> None:
         super().__init__(address, HubRequestHandler)
         host, port = self.server_address[:2]
+        self.limits = limits or Limits()
         self.ctx = ctx_factory(f"http://{host}:{port}")
         self.routes = routes
+        self._active = 0
+        self._active_lock = threading.Lock()
+        self._full_logged = False
+
+    @property
+    def active_connections(self) -> int:
+        return self._active
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._active_lock:
+            full = self._active >= self.limits.max_connections
+            if not full:
+                self._active += 1
+                self._full_logged = False
+        if full:
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._active_lock:
+            self._active -= 1
+
+    def _refuse(self, request: socket.socket) -> None:
+        """Answer 503 from the accepting thread, without blocking it, and close."""
+        if not self._full_logged:
+            self._full_logged = True
+            log.warning("connection limit reached (%d): refusing new connections with 503",
+                        self.limits.max_connections)
+        try:
+            request.setblocking(False)
+            with contextlib.suppress(OSError):  # unread data would make the close a reset
+                request.recv(1 << 16)
+            head = [f"HTTP/1.1 503 {HTTPStatus(503).phrase}", "Retry-After: 1",
+                    "Connection: close", f"Content-Length: {len(_BUSY.body)}",
+                    *(f"{k}: {v}" for k, v in _BUSY.headers.items())]
+            request.send(("\r\n".join(head) + "\r\n\r\n").encode() + _BUSY.body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):  # a client that went away or stalled: routine
+            log.debug("connection from %s ended: %r", client_address[0], exc)
+        else:
+            log.error("unexpected error on a connection:\n%s", traceback.format_exc())
 
 
 class HubRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: every answer carries Content-Length
+    # Headers and body go out in two writes: with Nagle's algorithm the second one waits for
+    # the client's delayed ACK, 40 ms per answer on Linux.
+    disable_nagle_algorithm = True
     server: HubHTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self._raw = TimedSocketReader(self.connection)
+        self.rfile = io.BufferedReader(self._raw, 1 << 16)
+        self._expect_continue = False
+
+    def handle_one_request(self) -> None:
+        # Also bounds how long an idle keep-alive connection is kept.
+        self._raw.expect_request(self.server.limits.request_timeout)
+        self._expect_continue = False
+        super().handle_one_request()
+
+    def handle_expect_100(self) -> bool:
+        # "100 Continue" goes out only when a handler reads the body (see BodyReader), so a
+        # request refused on its headers never makes the client send its body.
+        self._expect_continue = True
+        return True
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -150,21 +278,46 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """Errors found by the HTTP parser (bad request line, headers too long) as Hub errors."""
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") in ("HTTP/0.9", ""):
+            self.request_version = self.protocol_version  # answer with a status line anyway
+        err = HubHTTPError(code, f"Malformed HTTP request: {message or HTTPStatus(code).phrase}.")
+        self._send(error_response(err), head=getattr(self, "command", None) == "HEAD")
+
     def _dispatch(self, method: str) -> None:
+        # The request's deadline still runs: a small body must arrive within it too.
         url = urlsplit(self.path)
+        try:
+            stream = self._body_reader()
+        except HubHTTPError as err:
+            self.close_connection = True
+            self._send(error_response(err), head=method == "HEAD")
+            return
         host = self.headers.get("Host")
-        req = Request(method, url.path, {}, parse_qs(url.query), self.headers,
-                      read_stream=self._body_reader(), bearer=self._bearer(),
+        req = Request(method, url.path, {}, parse_qs(url.query), self.headers, stream,
+                      bearer=self._bearer(),
                       base_url=f"http://{host}" if host else self.server.ctx.base_url)
         try:
             response = self._handle(req, url.path)
         except HubHTTPError as err:
             response = error_response(err)
-        except Exception as e:  # a bug here must answer 500, not drop the connection
-            log.error("%s %s failed:\n%s", method, url.path, traceback.format_exc())
-            response = error_response(HubHTTPError(500, f"Internal error in the local Hub: {e!r}"))
-        self._drain(req)
+            self.close_connection = self.close_connection or err.close
+        except Exception:  # a bug here must answer 500, and tell the client nothing internal
+            incident = uuid.uuid4().hex[:8]
+            log.error("%s %s failed (incident %s):\n%s", method, url.path, incident,
+                      traceback.format_exc())
+            response = error_response(HubHTTPError(
+                500, f"Internal error in the local Hub (incident {incident}); the server log "
+                "has the details."))
+        self._raw.expect_stream(self.server.limits.read_timeout)
+        linger = self._settle_body(stream)
         self._send(response, head=method == "HEAD")
+        if linger:
+            self._linger(stream)
 
     def _handle(self, req: Request, path: str) -> Response:
         for r in self.server.routes:
@@ -174,7 +327,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 if r.write:
                     check_write_auth(self.server.ctx, req.bearer)
                 if not r.stream:
-                    req.body = _read_all(req.read_stream)
+                    req.body = req.body_stream(r.max_body, "request body").read_all()
+                self._raw.expect_stream(self.server.limits.read_timeout)
                 return r.handler(self.server.ctx, req)
         log.warning("unknown route: %s %s (not implemented by the local Hub)", req.method, path)
         raise HubHTTPError(404, f"Unknown route: {req.method} {path} is not implemented by "
@@ -184,35 +338,65 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         return auth[7:].strip() or None if auth.lower().startswith("bearer ") else None
 
-    def _body_reader(self) -> Callable[[int], bytes]:
-        """A ``read(n)`` over the request body, plain (Content-Length) or chunked."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return _ChunkedReader(self.rfile).read
-        try:
-            remaining = [int(self.headers.get("Content-Length") or 0)]
-        except ValueError:
-            self.close_connection = True  # cannot tell where this body ends
-            remaining = [0]
+    def _body_reader(self) -> BodyReader:
+        """The request's body, framed by Content-Length or chunked; ambiguous framing is a 400."""
+        encoding = self.headers.get("Transfer-Encoding")
+        lengths = self.headers.get_all("Content-Length") or []
+        if encoding is not None:
+            if encoding.strip().lower() != "chunked" or lengths:
+                raise HubHTTPError(400, "Unsupported request framing: use Content-Length, or "
+                                   "Transfer-Encoding: chunked alone.")
+            return BodyReader(self.rfile, length=None, chunked=True,
+                              send_continue=self._send_continue)
+        values = {v.strip() for v in lengths}
+        if len(values) > 1 or any(not (v.isascii() and v.isdigit()) for v in values):
+            raise HubHTTPError(400, f"Invalid Content-Length header {', '.join(lengths)!r}.")
+        length = int(values.pop()) if values else 0
+        return BodyReader(self.rfile, length=length, chunked=False,
+                          send_continue=self._send_continue)
 
-        def read(n: int) -> bytes:
-            data = self.rfile.read(min(n, remaining[0])) if remaining[0] > 0 else b""
-            remaining[0] -= len(data)
-            return data
-        return read
+    def _send_continue(self) -> None:
+        if self._expect_continue:
+            self._expect_continue = False
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
-    def _drain(self, req: Request) -> None:
-        # Unread request bytes would be parsed as the next request on this connection.
-        try:
-            _read_all(req.read_stream)
-        except (OSError, ValueError):
+    def _settle_body(self, stream: BodyReader) -> bool:
+        """Before answering: read a small unread rest of the body (the connection stays
+        usable), or decide to close. True when the close should linger (see ``_linger``)."""
+        if stream.done:
+            return False
+        if self._expect_continue:  # the client waits for our go before sending its body
             self.close_connection = True
+            return False
+        left = stream.remaining
+        if not self.close_connection and left is not None and left <= DRAIN_MAX:
+            try:
+                if stream.discard(DRAIN_MAX):
+                    return False
+            except (HubHTTPError, OSError):
+                pass
+        self.close_connection = True
+        return True
+
+    def _linger(self, stream: BodyReader) -> None:
+        # Closing with unread request bytes makes the kernel send a reset, which can destroy
+        # the answer before the client reads it. Stop sending, drop a bounded amount of what
+        # still arrives, then close.
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self._raw.expect_stream(1.0)
+            stream.discard(DRAIN_MAX)
+        except (HubHTTPError, OSError):
+            pass
 
     def _send(self, response: Response, *, head: bool) -> None:
         size = response.length if response.file is not None else len(response.body)
         self.send_response(response.status)
         for key, value in response.headers.items():
-            self.send_header(key, value)
+            self.send_header(key, _header_value(value))
         self.send_header("Content-Length", str(size))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if head:
             return
@@ -227,32 +411,6 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 left -= len(chunk)
 
 
-class _ChunkedReader:
-    """Decodes a ``Transfer-Encoding: chunked`` request body."""
-
-    def __init__(self, rfile: Any) -> None:
-        self.rfile, self.left, self.done = rfile, 0, False
-
-    def read(self, n: int) -> bytes:
-        if self.done:
-            return b""
-        if self.left == 0:
-            line = self.rfile.readline(65537)
-            self.left = int(line.split(b";")[0].strip() or b"0", 16)
-            if self.left == 0:
-                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                self.done = True
-                return b""
-        data = self.rfile.read(min(n, self.left))
-        self.left -= len(data)
-        if self.left == 0:
-            self.rfile.readline(3)  # the CRLF closing this chunk
-        return data
-
-
-def _read_all(read: Callable[[int], bytes]) -> bytes:
-    parts = []
-    while chunk := read(1 << 20):
-        parts.append(chunk)
-    return b"".join(parts)
+def _header_value(value: str) -> str:
+    """A header value that cannot break the response: one line, Latin-1 (escapes the rest)."""
+    return _HEADER_UNSAFE.sub(" ", value).encode("latin-1", "backslashreplace").decode("latin-1")
