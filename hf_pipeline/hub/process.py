@@ -9,6 +9,8 @@ by ``kill -9``, so no server outlives its pipeline (``child_command``).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
 import secrets
@@ -16,11 +18,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
 from hf_pipeline.errors import HubError
 from hf_pipeline.hub.cli import TOKEN_ENV
+from hf_pipeline.hub.clients import use_hub
+
+log = logging.getLogger(__name__)
 
 READY = re.compile(r"Local Hub listening on (http://\S+)")
 TOKEN_PREFIX = "hfp_local_"  # recognisable, so a test can prove it was written nowhere
@@ -66,7 +72,7 @@ class LocalHubProcess:
 
     def __init__(self, data_dir: str | Path, log_file: str | Path, *,
                  token: str | None = None, verbose: bool = True) -> None:
-        self.data_dir, self.log_file = Path(data_dir), Path(log_file)
+        self.data_dir, self.log_file = Path(data_dir).resolve(), Path(log_file)
         self.token = token or new_token()
         self.verbose = verbose
         self.url = ""
@@ -132,3 +138,19 @@ class LocalHubProcess:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def local_hub(data_dir: str | Path, *, hf_home: str | Path, log_file: str | Path
+              ) -> Iterator[LocalHubProcess]:
+    """The project's server over ``data_dir`` on a free port, with every client of this
+    process (and its subprocesses) pointed at it, caches under ``hf_home`` and no other HF_*
+    setting in effect, until the block ends, however it ends."""
+    server = LocalHubProcess(data_dir, log_file)
+    try:
+        server.start()
+        log.info("local Hub %s over %s (log: %s)", server.url, data_dir, log_file)
+        with use_hub(server.url, token=server.token, hf_home=hf_home, isolate=True):
+            yield server
+    finally:
+        server.stop()

@@ -148,5 +148,5 @@ def _serve(port: int) -> Any:
         print(f"serving the demo of {model['repo_id']}@{model['tag']} on port {port} "
               "(Ctrl-C stops it and the Hub)", flush=True)
         load_app(space_app()).main(["--model-repo", model["repo_id"], "--model-revision",
-                                    model["tag"], "--port", str(port)])
+                                    model["tag"], "--host", "127.0.0.1", "--port", str(port)])
     return serve

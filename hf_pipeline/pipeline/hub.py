@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hf_pipeline.errors import HubError
 from hf_pipeline.hub.clients import use_hub
-from hf_pipeline.hub.process import LocalHubProcess
+from hf_pipeline.hub.process import local_hub
 from hf_pipeline.hub_client import hub_errors
 from hf_pipeline.pipeline.config import PipelineConfig
 
@@ -52,23 +52,10 @@ class HubSession:
 
 
 def local_paths(output: Path) -> tuple[Path, Path, Path]:
-    """(server data, client HF_HOME, server log) of a run's output folder."""
+    """(server data, client HF_HOME, server log) of a run's output folder; `demo
+    --local-hub OUTPUT/hub` uses the same."""
     output = output.resolve()
     return output / HUB_DIR, output / CACHE_DIR / "hf_home", output / LOG_DIR / HUB_LOG
-
-
-@contextlib.contextmanager
-def local_hub(data_dir: Path, hf_home: Path, log_file: Path) -> Iterator[LocalHubProcess]:
-    """The project's server over ``data_dir`` on a free port, with every client pointed at
-    it, until the block ends (however it ends). What ``demo --local-hub`` uses too."""
-    server = LocalHubProcess(data_dir, log_file)
-    try:
-        server.start()
-        log.info("local Hub %s over %s (log: %s)", server.url, data_dir, log_file)
-        with use_hub(server.url, token=server.token, hf_home=hf_home, isolate=True):
-            yield server
-    finally:
-        server.stop()
 
 
 def _whoami(url: str) -> str:
@@ -82,7 +69,7 @@ def _whoami(url: str) -> str:
 def open_hub(cfg: PipelineConfig) -> Iterator[HubSession]:
     if cfg.local:
         data_dir, hf_home, log_file = local_paths(cfg.output)
-        with local_hub(data_dir, hf_home, log_file) as server:
+        with local_hub(data_dir, hf_home=hf_home, log_file=log_file) as server:
             namespace = cfg.namespace or _whoami(server.url)
             yield HubSession(server.url, True, namespace, private=False, data_dir=data_dir,
                              log_file=log_file)

@@ -41,7 +41,7 @@ def demo_command(result: RunResult) -> str:
         hub = f"--local-hub {shlex.quote(shown_path(result.hub.data_dir))}"
     else:
         hub = "" if result.hub.url == "https://huggingface.co" else f"--endpoint {result.hub.url}"
-    return " ".join(filter(None, [command_name(), "demo", spec, hub]))
+    return " ".join(filter(None, [command_name(), "demo", "--model", spec, hub]))
 
 
 def format_seconds(seconds: float) -> str:

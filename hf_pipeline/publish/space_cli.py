@@ -2,7 +2,9 @@
 
 ``demo`` runs the same app.py as the Space: from a release folder, from a model repo at a
 tag (``namespace/name@v1.0.0``), or from a Space repo downloaded whole (``--space``), which
-then runs on its own generated runtime, as on the Hub.
+then runs on its own generated runtime, as on the Hub. ``--local-hub DATA_DIR`` takes the
+repos from the project's local Hub, started over that folder for the demo (the ``hub/``
+folder of an ``hf-pipeline run`` output).
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--host", default="127.0.0.1", help="address to listen on "
                    "(0.0.0.0: every interface)")
     d.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    d.add_argument("--local-hub", type=Path, metavar="DATA_DIR",
+                   help="start the project's local Hub over DATA_DIR (e.g. out/hub of "
+                   "`hf-pipeline run`) on a free port, and take the model or Space from it")
     add_hub_options(d)
     d.set_defaults(func=run_demo)
 
@@ -66,7 +71,24 @@ def run_publish_space(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    use_hub_options(args)
+    if args.local_hub is None:
+        use_hub_options(args)
+        return _demo(args)
+    if args.endpoint or args.token:
+        raise ConfigError("--local-hub starts its own Hub: drop --endpoint and --token.")
+    if not args.local_hub.is_dir():
+        raise ConfigError(f"--local-hub {args.local_hub}: no such folder. Fix: pass the hub/ "
+                          "folder of an `hf-pipeline run` output (e.g. out/hub).")
+    from hf_pipeline.hub.process import local_hub
+    from hf_pipeline.pipeline.hub import local_paths
+
+    _, hf_home, log_file = local_paths(args.local_hub.parent)  # as the run that made it
+    with local_hub(args.local_hub, hf_home=hf_home, log_file=log_file) as hub:
+        print(f"local Hub {hub.url} over {args.local_hub} (log: {log_file})", file=sys.stderr)
+        return _demo(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
     serve = ["--host", args.host, "--port", str(args.port)]
     if args.space is not None:
         from huggingface_hub import snapshot_download

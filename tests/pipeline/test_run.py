@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -136,7 +137,7 @@ def test_the_summary(completed: Life) -> None:
     assert re.search(r"^model size: [\d.]+ MB; p50 latency [\d.]+ ms", out, flags=re.M)
     assert re.search(r"^stages: generate skipped, .* train \d.*; total ", out, flags=re.M)
     assert re.search(r"^query +intent +confidence +tier$", out, flags=re.M)
-    demo = re.search(r"^demo: (.*) demo (\S+) --local-hub (\S+)$", out, flags=re.M)
+    demo = re.search(r"^demo: (.*) demo --model (\S+) --local-hub (\S+)$", out, flags=re.M)
     assert demo and demo.group(2) == f"{MODEL}@v0.1.0"
     assert (completed.out.parent / demo.group(3)).resolve() == (completed.out / "hub")
 
@@ -146,12 +147,13 @@ def test_what_was_published(completed: Life) -> None:
     from datasets import load_dataset, load_from_disk
     from huggingface_hub import HfApi
 
-    from hf_pipeline.pipeline.hub import local_hub
+    from hf_pipeline.hub.process import local_hub
     from hf_pipeline.runtime import IntentClassifier
 
     out = completed.out
     state = completed.state()
-    with local_hub(out / "hub", out.parent / "check_home", out.parent / "check.log"):
+    with local_hub(out / "hub", hf_home=out.parent / "check_home",
+                   log_file=out.parent / "check.log"):
         api = HfApi()
         dataset_tags = {t.name: t.target_commit for t in
                         api.list_repo_refs(DATASET, repo_type="dataset").tags}
@@ -172,6 +174,38 @@ def test_what_was_published(completed: Life) -> None:
         released = IntentClassifier.from_dir(out / "release")
         for a, b in zip(hub_model.predict(QUERIES), released.predict(QUERIES), strict=True):
             assert a.to_dict() == b.to_dict()
+
+
+def _classify_like_the_release(url: str, out: Path) -> None:
+    from gradio_client import Client
+
+    from hf_pipeline.runtime import IntentClassifier
+
+    client = Client(url, verbose=False)
+    try:
+        got = client.predict(QUERIES[0], api_name="/classify")
+    finally:
+        client.close()
+    [expected] = IntentClassifier.from_dir(out / "release").predict(QUERIES[:1])
+    confidences = {c["label"]: c["confidence"] for c in got["confidences"]}
+    assert got["label"] == expected.intent
+    assert confidences == pytest.approx(expected.probabilities, abs=1e-6)
+
+
+def test_the_printed_demo_command_works(completed: Life) -> None:
+    """As printed (plus a free port): it starts the Hub again over the run's data and serves
+    the model at its tag; Ctrl-C stops both."""
+    from space.space_testing import app_env, app_process, free_port
+
+    command = re.search(r"^demo: (.*)$", completed.resumed.stdout, flags=re.M).group(1)
+    port = free_port()
+    log = completed.out.parent / "demo.log"
+    with app_process([*shlex.split(command), "--port", str(port)], cwd=completed.out.parent,
+                     env=app_env(completed.env), port=port, log=log) as (url, process):
+        assert processes_serving(completed.out / "hub")
+        _classify_like_the_release(url, completed.out)
+    assert process.returncode == 0, log.read_text()[-3000:]
+    assert processes_serving(completed.out / "hub") == []
 
 
 def test_the_base_model_was_downloaded_from_the_hub(completed: Life) -> None:
@@ -201,6 +235,22 @@ def test_a_rerun_does_nothing(completed: Life) -> None:
     assert set(stage_lines(proc).values()) == {"skipped (done, same inputs)"}
     assert completed.state() == before  # same commits, same files, same timings
     assert "stages: " + ", ".join(f"{n} skipped" for n in STAGE_NAMES) in proc.stdout
+
+
+def test_serve_keeps_the_hub_up_for_the_demo(completed: Life) -> None:
+    from space.space_testing import app_env, app_process, free_port
+
+    port = free_port()
+    log = completed.out.parent / "serve.log"
+    with app_process([*completed.command("--serve", "--port", str(port))],
+                     cwd=completed.out.parent, env=app_env(completed.env), port=port,
+                     log=log) as (url, process):
+        assert processes_serving(completed.out / "hub")
+        _classify_like_the_release(url, completed.out)
+    assert process.returncode in (0, 130), log.read_text()[-3000:]
+    text = log.read_text()
+    assert f"model: {MODEL}@v0.1.0" in text and "serving the demo" in text
+    assert processes_serving(completed.out / "hub") == []
 
 
 def test_a_new_model_tag_reruns_from_the_release_on(completed: Life) -> None:
