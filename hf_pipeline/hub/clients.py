@@ -102,8 +102,11 @@ def use_hub(url: str, *, token: str | None = None, hf_home: str | Path | None = 
     HF_* variable at all, so only ``token`` is ever sent and caches go under ``hf_home``.
     Yields the HF_* environment it set (the token included: pass it to subprocesses through
     their environment only, never argv, files or logs)."""
-    from huggingface_hub import HfFileSystem
+    from huggingface_hub import HfFileSystem, constants
 
+    # A Hub of the user's choosing keeps their HF_HUB_DISABLE_XET (a local `hub serve` needs
+    # it on); the local Hub always needs it.
+    disable_xet = disable_xet or isolate or bool(constants.HF_HUB_DISABLE_XET)
     if isolate and hf_home is None:
         raise ValueError("use_hub(isolate=True) needs hf_home: the caches of an isolated "
                          "session go there")
@@ -123,7 +126,7 @@ def use_hub(url: str, *, token: str | None = None, hf_home: str | Path | None = 
             env["HF_HUB_DISABLE_XET"] = "1"
     os.environ.pop("HF_HUB_OFFLINE", None)
     os.environ.update(env)
-    undo = _patch(client_settings(url, hf_home, disable_xet=disable_xet or isolate))
+    undo = _patch(client_settings(url, hf_home, disable_xet=disable_xet))
     HfFileSystem.clear_instance_cache()  # no listing cached from another Hub
     try:
         yield env

@@ -56,6 +56,17 @@ def child_command(module: str, args: list[str]) -> list[str]:
     return [sys.executable, "-c", _LAUNCHER, str(os.getpid()), module, *args]
 
 
+# Where a run's output folder keeps the local Hub: its repos, the clients' cache, its log.
+HUB_DIR, CACHE_DIR, LOG_DIR, HUB_LOG = "hub", "cache", "logs", "hub.log"
+
+
+def local_paths(output: Path) -> tuple[Path, Path, Path]:
+    """(server data, client HF_HOME, server log) of an `hf-pipeline run` output folder;
+    `demo --local-hub OUTPUT/hub` uses the same."""
+    output = output.resolve()
+    return output / HUB_DIR, output / CACHE_DIR / "hf_home", output / LOG_DIR / HUB_LOG
+
+
 def python_path_env() -> dict[str, str]:
     """PYTHONPATH with this package's root first, so a child imports the same hf_pipeline."""
     parts = [str(PACKAGE_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]

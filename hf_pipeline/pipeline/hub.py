@@ -12,21 +12,15 @@ also on errors and Ctrl-C. With ``--hub URL`` the run uses that Hub with the tok
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from hf_pipeline.errors import HubError
 from hf_pipeline.hub.clients import use_hub
-from hf_pipeline.hub.process import local_hub
+from hf_pipeline.hub.process import local_hub, local_paths
 from hf_pipeline.hub_client import hub_errors
 from hf_pipeline.pipeline.config import PipelineConfig
-
-log = logging.getLogger(__name__)
-
-HUB_DIR, CACHE_DIR, LOG_DIR = "hub", "cache", "logs"
-HUB_LOG = "hub.log"
 
 
 @dataclass(frozen=True)
@@ -49,13 +43,6 @@ class HubSession:
         if self.local:
             return f"{self.url} (the local Hub, data in {self.data_dir})"
         return self.url
-
-
-def local_paths(output: Path) -> tuple[Path, Path, Path]:
-    """(server data, client HF_HOME, server log) of a run's output folder; `demo
-    --local-hub OUTPUT/hub` uses the same."""
-    output = output.resolve()
-    return output / HUB_DIR, output / CACHE_DIR / "hf_home", output / LOG_DIR / HUB_LOG
 
 
 def _whoami(url: str) -> str:

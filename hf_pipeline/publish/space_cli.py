@@ -79,8 +79,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if not args.local_hub.is_dir():
         raise ConfigError(f"--local-hub {args.local_hub}: no such folder. Fix: pass the hub/ "
                           "folder of an `hf-pipeline run` output (e.g. out/hub).")
-    from hf_pipeline.hub.process import local_hub
-    from hf_pipeline.pipeline.hub import local_paths
+    from hf_pipeline.hub.process import local_hub, local_paths
 
     _, hf_home, log_file = local_paths(args.local_hub.parent)  # as the run that made it
     with local_hub(args.local_hub, hf_home=hf_home, log_file=log_file) as hub:
