@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 from hf_pipeline.config import to_dict
@@ -82,7 +83,8 @@ def run_training(cfg: TrainConfig, *, num_processes: int = 1,
     # The environment carries the Hub's URL and token (never argv, which `ps` shows).
     env = {**os.environ, **python_path_env(), "TOKENIZERS_PARALLELISM": "false",
            QUIET_ENV: "1"}
-    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+    # Its output goes with the run's progress (stderr); stdout is the run's summary.
+    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=_stderr())
     try:
         code = process.wait()
     except BaseException:  # Ctrl-C or an error here: the processes must not outlive us
@@ -93,6 +95,15 @@ def run_training(cfg: TrainConfig, *, num_processes: int = 1,
                                "Its output is above; rerun `hf-pipeline run` to resume from the "
                                "last checkpoint once the cause is fixed.")
     return cfg.output_dir
+
+
+def _stderr() -> int | None:
+    """This process's stderr as a file descriptor (None: inherit stdout, e.g. when stderr
+    has been replaced by an object without one)."""
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
