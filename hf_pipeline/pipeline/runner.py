@@ -3,8 +3,8 @@
 A stage is skipped when the state file records it finished with the same inputs and its
 outputs are still there; it runs again when an option or anything upstream changed, and an
 interrupted training resumes from its checkpoints. ``from_stage`` forces a rerun from that
-stage on. Before any work, a run that would build a different model (or dataset) under a tag
-the Hub already has stops with the fix: tags are never moved, so it would fail at the end.
+stage on. Before any work, a run that would build another model under a tag the Hub already
+has stops with the fix: tags are never moved, so it would only fail at the end.
 """
 
 from __future__ import annotations
@@ -99,27 +99,25 @@ def plan(ctx: Context, state: RunState, *, from_index: int | None,
     return steps
 
 
-def check_tags(ctx: Context, steps: list[Step]) -> None:
-    """Fail before any work when a tag the run would publish to exists and the run would
-    change what it holds."""
-    p = ctx.cfg.pipeline
+def check_model_tag(ctx: Context, steps: list[Step]) -> None:
+    """Fail before any work when the model tag exists and the run would build another model
+    (training is not bit-for-bit repeatable, and version.txt holds the date), which the
+    publish at the end would refuse. The dataset needs no such check: generating is quick
+    and deterministic, and publishing identical data under its tag is a no-op."""
     running = {s.stage.name: s.reason for s in steps if s.run}
-    checks = [("model", "model", p.model_tag, [n for n in MODEL_STAGES if n in running],
-               "--model-tag")]
-    if running.get("generate") not in (None, "outputs missing"):
-        checks.append(("dataset", "dataset", p.dataset_tag, ["generate"], "--dataset-tag"))
-    for kind, repo_type, tag, stages, flag in checks:
-        if not stages:
-            continue
-        commit = tag_commit(ctx, ctx.repo(kind), repo_type, tag)
-        if commit is None:
-            continue
-        why = ", ".join(f"{n} ({running[n]})" for n in stages)
-        raise ConfigError(
-            f"{kind} tag {tag} of {ctx.repo(kind)} already exists on {ctx.hub.url} (commit "
-            f"{commit[:12]}), and this run would change what it holds: it runs {why}. Tags "
-            f"are never moved. Fix: pass a new {flag} (e.g. the next version), or keep the "
-            "options of the run that published it.")
+    stages = [n for n in MODEL_STAGES if n in running]
+    if not stages:
+        return
+    tag = ctx.cfg.pipeline.model_tag
+    commit = tag_commit(ctx, ctx.repo("model"), "model", tag)
+    if commit is None:
+        return
+    why = ", ".join(f"{n} ({running[n]})" for n in stages)
+    raise ConfigError(
+        f"model tag {tag} of {ctx.repo('model')} already exists on {ctx.hub.url} (commit "
+        f"{commit[:12]}), and this run would build another model: it runs {why}. Tags are "
+        "never moved. Fix: pass a new --model-tag (e.g. the next version), or keep the "
+        "options of the run that published it.")
 
 
 def run_pipeline(cfg: RunConfig, *, from_stage: str | None = None,
@@ -137,7 +135,7 @@ def run_pipeline(cfg: RunConfig, *, from_stage: str | None = None,
     started = time.perf_counter()
     with open_hub(cfg.pipeline) as hub:
         ctx = Context(cfg, hub)
-        check_tags(ctx, plan(ctx, state, from_index=from_index))
+        check_model_tag(ctx, plan(ctx, state, from_index=from_index))
         seconds = run_stages(ctx, state, from_index=from_index, reporter=reporter)
         result = RunResult(hub, dict(ctx.outputs), seconds, time.perf_counter() - started,
                            examples=_examples(ctx))

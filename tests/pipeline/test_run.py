@@ -5,7 +5,8 @@ One output folder goes through a life: the first run is killed (-9) mid-training
 resumes and completes; then the published versions are checked on the Hub (restarted from
 the run's data folder, as `demo --local-hub` does); a third run does nothing; a fourth with
 another model tag reruns from the release on, and a changed training option first stops
-before any work (the model tag exists) and then, with a new tag, reruns from training on.
+before any work (the model tag exists), then, with a new tag, is interrupted (Ctrl-C) during
+training and finally reruns from training on.
 The tests below run in that order on the module's one folder.
 """
 
@@ -264,13 +265,31 @@ def test_a_new_model_tag_reruns_from_the_release_on(completed: Life) -> None:
     assert f"model: {MODEL}@v0.1.1" in proc.stdout
 
 
-def test_a_changed_training_option_reruns_from_training(completed: Life) -> None:
+def test_a_changed_training_option_reruns_from_training_ctrl_c_included(completed: Life) -> None:
     before = completed.state()
     refused = completed.run("--model-tag", "v0.1.1", "--epochs", "5", check=False)
     assert refused.returncode == 2
     assert ("model tag v0.1.1 of local-user/sqry-nl-intent-classifier already exists" in
             refused.stderr) and "Fix: pass a new --model-tag" in refused.stderr
     assert completed.state() == before and stage_lines(refused) == {}  # stopped before work
+
+    # Ctrl-C during training: the run stops, and so does its Hub server.
+    command = completed.command("--model-tag", "v0.2.0", "--epochs", "5")
+    log = completed.out.parent / "interrupted.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                   env=completed.env, cwd=completed.out.parent)
+    deadline = time.monotonic() + 120
+    while "train: train from the Hub" not in log.read_text(errors="replace"):
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.05)
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    assert re.search(r"train: FAILED after .*\ninterrupted", log.read_text())
+    assert processes_serving(completed.out / "hub") == []
+    assert completed.state()["train"]["status"] == "started"
+
     proc = completed.run("--model-tag", "v0.2.0", "--epochs", "5")
     assert ran(proc) == list(STAGE_NAMES[3:])  # train onwards, not generate or publishing data
     assert completed.state()["publish-dataset"] == before["publish-dataset"]
