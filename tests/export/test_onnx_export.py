@@ -126,13 +126,13 @@ def test_parity_failure_removes_the_file(sensitive_model_dir: Path, tmp_path: Pa
     """A numerically wrong export is never left behind as if it were fine."""
     from hf_pipeline.export import onnx_export
 
-    real = onnx_export.export_torch_model
+    real = onnx_export.export_graph
 
-    def export_then_corrupt(model, tokenizer, out_path, *, opset):  # type: ignore[no-untyped-def]
-        real(model, tokenizer, out_path, opset=opset)
+    def export_then_corrupt(model, tokenizer, out_path, *, opset, graph):  # type: ignore[no-untyped-def]
+        real(model, tokenizer, out_path, opset=opset, graph=graph)
         return _corrupted_copy(Path(out_path), Path(out_path), "classifier.weight", None)
 
-    monkeypatch.setattr(onnx_export, "export_torch_model", export_then_corrupt)
+    monkeypatch.setattr(onnx_export, "export_graph", export_then_corrupt)
     with pytest.raises(ParityError):
         export_onnx(sensitive_model_dir, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
