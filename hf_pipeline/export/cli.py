@@ -54,7 +54,8 @@ def _add_model(sub: Any) -> None:
     p.add_argument("--model", "-m", type=Path, required=True, metavar="FOLDER",
                    help="trained model folder (final/ of `hf-pipeline train`)")
     p.add_argument("--output", "-o", type=Path, required=True, help="export folder to write")
-    p.add_argument("--preset", choices=PRESET_NAMES, help="INT8 preset"
+    p.add_argument("--preset", choices=PRESET_NAMES, help="INT8 preset (static presets "
+                   "calibrate on the train split of --data)"
                    + help_default(ExportConfig, "preset"))
     p.add_argument("--opset", type=int, help="ONNX opset, >= 17"
                    + help_default(ExportConfig, "opset"))
@@ -117,13 +118,24 @@ def _eval_sets(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     return load_eval_sets(args.data, revision=args.revision, dev_set=args.dev_set)
 
 
+def _training_texts(args: argparse.Namespace) -> list[str]:
+    from hf_pipeline.data_sources import load_eval_sets
+
+    sets, _ = load_eval_sets(args.data, revision=args.revision, splits=("train",),
+                             with_dev=False)
+    return list(sets["train"][0])
+
+
 def run_model(args: argparse.Namespace) -> int:
+    from hf_pipeline.export.presets import PRESETS
     from hf_pipeline.export.stage import export_model
 
     cfg = _export_config(args)
     sets, provenance = _eval_sets(args) if args.data else (None, None)
+    calibration = (_training_texts(args) if args.data and PRESETS[cfg.preset].static
+                   else None)
     out = export_model(args.model, args.output, cfg=cfg, eval_sets=sets,
-                       data_provenance=provenance)
+                       data_provenance=provenance, calibration_texts=calibration)
     print(f"exported {args.model} -> {out} (preset {cfg.preset})")
     if sets is None:
         print("accuracy gate not run (no --data): run `hf-pipeline export gate "

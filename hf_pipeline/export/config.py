@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hf_pipeline.errors import InvalidValueError
+from hf_pipeline.export.presets import DEFAULT_PRESET, PRESET_NAMES
 
-# Named INT8 presets (details in hf_pipeline.export.quantize.PRESETS).
-PRESET_NAMES: tuple[str, ...] = ("matmul", "matmul_gather")
-DEFAULT_PRESET = "matmul_gather"
+__all__ = ["ATTENTION_IMPLEMENTATIONS", "DEFAULT_PRESET", "MIN_OPSET", "PRESET_NAMES",
+           "BenchmarkConfig", "ExportConfig"]
+
 MIN_OPSET = 17
 ATTENTION_IMPLEMENTATIONS: tuple[str, ...] = ("eager", "sdpa")
 
@@ -30,6 +31,9 @@ class ExportConfig:
     # Our tighter goal: reported (and logged when missed), not enforced unless set as the budget.
     target_drop_points: float = 0.5
     eval_batch_size: int = 64
+    # Static presets only: training texts (sampled with a fixed seed) that calibrate the
+    # activation ranges, each sent alone and unpadded like a runtime query.
+    calibration_samples: int = 256
 
     def __post_init__(self) -> None:
         if not isinstance(self.opset, int) or self.opset < MIN_OPSET:
@@ -45,8 +49,10 @@ class ExportConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 <= value <= 100:
                 raise InvalidValueError(name, value, "accuracy points in [0, 100]")
-        if not isinstance(self.eval_batch_size, int) or self.eval_batch_size < 1:
-            raise InvalidValueError("eval_batch_size", self.eval_batch_size, "an integer >= 1")
+        for name in ("eval_batch_size", "calibration_samples"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise InvalidValueError(name, value, "an integer >= 1")
 
 
 @dataclass(frozen=True)

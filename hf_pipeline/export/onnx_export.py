@@ -1,9 +1,11 @@
 """PyTorch -> ONNX with the runtime's signature, a checked graph, and proven logit parity.
 
-``export_onnx`` is the verb over paths; ``export_torch_model``, ``check_graph`` and
+``export_onnx`` is the verb over paths; ``export_graph``, ``check_graph`` and
 ``check_parity`` work on in-memory objects and are called alone by tests (optimum's
 ``main_export`` -> ``export`` -> ``validate_models_outputs`` split, minus its habit of turning
-a mismatch into a warning: here a mismatch raises, listing every failing input).
+a mismatch into a warning: here a mismatch raises, listing every failing input). Which graph
+is exported (the dynamo graph, or a BERT-fused one of ``hf_pipeline.export.graphs``) is the
+preset's choice.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def load_torch_model(model_dir: str | Path, *, attention: str = "eager") -> torc
     return model.eval()
 
 
-def _logits_only(model: torch.nn.Module) -> torch.nn.Module:
+def logits_only(model: torch.nn.Module) -> torch.nn.Module:
     """Wrap the classifier so the graph has exactly the runtime's inputs and one output."""
     import torch
 
@@ -156,12 +158,24 @@ def export_torch_model(model: torch.nn.Module, tokenizer: Tokenizer, out_path: s
     shapes = {name: {0: batch, 1: sequence} for name in ONNX_INPUTS}
     with torch.no_grad():
         program = torch.onnx.export(
-            _logits_only(model), args, None, input_names=list(ONNX_INPUTS),
+            logits_only(model), args, None, input_names=list(ONNX_INPUTS),
             output_names=[ONNX_OUTPUT], opset_version=opset, dynamo=True,
             dynamic_shapes=shapes, external_data=False, verbose=False)
     proto = program.model_proto
     proto.producer_name = "hf-pipeline (torch.onnx dynamo)"
     atomic_write_bytes(out_path, proto.SerializeToString())
+    return Path(out_path)
+
+
+def export_graph(model: torch.nn.Module, tokenizer: Tokenizer, out_path: str | Path, *,
+                 opset: int, graph: str) -> Path:
+    """Write the fp32 ``graph`` (one of ``presets.GRAPHS``) of ``model`` to ``out_path``."""
+    from hf_pipeline.export.graphs import export_fused_model
+
+    if graph == "dynamo":
+        return export_torch_model(model, tokenizer, out_path, opset=opset)
+    export_fused_model(model, tokenizer, out_path, opset=opset,
+                       cls_only=graph == "bert_fused_cls")
     return Path(out_path)
 
 
@@ -268,8 +282,11 @@ def _max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
 
 def export_and_check(model: torch.nn.Module, tokenizer: Tokenizer, out_path: str | Path, *,
                      cfg: ExportConfig) -> ParityReport:
-    """Export, check the graph, prove parity; the in-memory core of ``export_onnx``."""
-    export_torch_model(model, tokenizer, out_path, opset=cfg.opset)
+    """Export the preset's graph, check it, prove parity; the in-memory core of
+    ``export_onnx``."""
+    from hf_pipeline.export.presets import PRESETS
+
+    export_graph(model, tokenizer, out_path, opset=cfg.opset, graph=PRESETS[cfg.preset].graph)
     check_graph(out_path)
     try:
         return check_parity(out_path, model, tokenizer, atol=cfg.parity_atol)

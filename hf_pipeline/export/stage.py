@@ -1,7 +1,8 @@
 """The export stage over folders: trained model folder -> export folder that explains itself.
 
 Export folder layout:
-  model.fp32.onnx     parity-checked against PyTorch
+  model.fp32.onnx     the preset's fp32 graph (dynamo or BERT-fused), parity-checked against
+                      PyTorch
   model.int8.onnx     the preset's INT8 model (what the release ships)
   tokenizer.json      the model's tokenizer, truncation at MAX_LENGTH, no padding
   config.json         the model's transformers config
@@ -11,13 +12,13 @@ Export folder layout:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from hf_pipeline.config import to_dict
 from hf_pipeline.contract import MAX_LENGTH
-from hf_pipeline.errors import DataFileError
+from hf_pipeline.errors import ConfigError, DataFileError
 from hf_pipeline.export.config import ExportConfig
 from hf_pipeline.export.gate import EvalSet, GateReport, run_gate
 from hf_pipeline.io import (
@@ -40,20 +41,30 @@ RUN_INFO_FILE = "run_info.json"  # written by `hf-pipeline train` beside final/
 
 def export_model(model_dir: str | Path, out_dir: str | Path, *, cfg: ExportConfig,
                  eval_sets: Mapping[str, EvalSet] | None = None,
-                 data_provenance: Mapping[str, Any] | None = None) -> Path:
-    """Export, quantize with ``cfg.preset``, and gate on ``eval_sets`` (if given)."""
+                 data_provenance: Mapping[str, Any] | None = None,
+                 calibration_texts: Sequence[str] | None = None) -> Path:
+    """Export the preset's fp32 graph, quantize it with ``cfg.preset`` (static presets
+    calibrate on ``calibration_texts``, training texts), and gate on ``eval_sets`` (if given)."""
     from hf_pipeline.export.onnx_export import export_and_check, load_torch_model
-    from hf_pipeline.export.quantize import quantize
+    from hf_pipeline.export.quantize import calibration_feeds, get_preset, quantize
     from hf_pipeline.release.int8 import quantization_summary
     from hf_pipeline.runtime.onnx import load_tokenizer
 
+    spec = get_preset(cfg.preset)
+    if spec.static and not calibration_texts:
+        raise ConfigError(f"preset {cfg.preset!r} is static: it needs training texts to "
+                          "calibrate on. Fix: pass --data (its train split is used), or pick "
+                          "a dynamic preset.")
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     check_output_dir(out_dir, inputs=(model_dir,))
     model = load_torch_model(model_dir, attention=cfg.attention)
     tokenizer = load_tokenizer(model_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     parity = export_and_check(model, tokenizer, out_dir / FP32_FILE, cfg=cfg)
-    quantize(out_dir / FP32_FILE, out_dir / INT8_FILE, preset=cfg.preset)
+    calibration = (calibration_feeds(calibration_texts or (), tokenizer,
+                                     samples=cfg.calibration_samples) if spec.static else None)
+    quantize(out_dir / FP32_FILE, out_dir / INT8_FILE, preset=cfg.preset,
+             calibration=calibration)
     atomic_write_text(out_dir / TOKENIZER_FILE, tokenizer.to_str(pretty=True))
     atomic_write_bytes(out_dir / CONFIG_FILE, (model_dir / CONFIG_FILE).read_bytes())
     report: dict[str, Any] = {
@@ -61,6 +72,8 @@ def export_model(model_dir: str | Path, out_dir: str | Path, *, cfg: ExportConfi
         "model_dir": str(model_dir.resolve()), "inputs": _input_hashes(model_dir),
         "training": training_info(model_dir),
         "versions": library_versions(), "parity": parity.to_dict(),
+        "preset": {"graph": spec.graph, "mode": spec.mode, "description": spec.description,
+                   "calibration_samples": len(calibration) if calibration else 0},
         "files": {name: {"size_bytes": (out_dir / name).stat().st_size,
                          "sha256": sha256_file(out_dir / name),
                          "quantization": _without_counts(quantization_summary(out_dir / name))}

@@ -126,13 +126,13 @@ def test_parity_failure_removes_the_file(sensitive_model_dir: Path, tmp_path: Pa
     """A numerically wrong export is never left behind as if it were fine."""
     from hf_pipeline.export import onnx_export
 
-    real = onnx_export.export_torch_model
+    real = onnx_export.export_graph
 
-    def export_then_corrupt(model, tokenizer, out_path, *, opset):  # type: ignore[no-untyped-def]
-        real(model, tokenizer, out_path, opset=opset)
+    def export_then_corrupt(model, tokenizer, out_path, *, opset, graph):  # type: ignore[no-untyped-def]
+        real(model, tokenizer, out_path, opset=opset, graph=graph)
         return _corrupted_copy(Path(out_path), Path(out_path), "classifier.weight", None)
 
-    monkeypatch.setattr(onnx_export, "export_torch_model", export_then_corrupt)
+    monkeypatch.setattr(onnx_export, "export_graph", export_then_corrupt)
     with pytest.raises(ParityError):
         export_onnx(sensitive_model_dir, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
@@ -186,7 +186,7 @@ def test_wrong_label_order(tiny_model_dir: Path, tmp_path: Path) -> None:
 def test_unreadable_config(tiny_model_dir: Path, tmp_path: Path) -> None:
     model_dir = _model_copy(tiny_model_dir, tmp_path)
     (model_dir / "config.json").write_text("{not json")
-    with pytest.raises(DataFileError, match=r"config.json: not valid JSON"):
+    with pytest.raises(DataFileError, match=r"config\.json:1: not valid JSON"):
         export_onnx(model_dir, tmp_path / "m.onnx")
 
 

@@ -1,35 +1,74 @@
-"""INT8 presets: which ops each one quantizes, and that the result still runs."""
+"""INT8 presets: which ops each one quantizes, with which scales, and that the result runs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
+from fixtures.tiny_export import texts_and_labels
 
 from hf_pipeline.errors import DataFileError, InvalidValueError
-from hf_pipeline.export.quantize import PRESETS, quantize
+from hf_pipeline.export.config import ExportConfig
+from hf_pipeline.export.onnx_export import export_graph, load_torch_model
+from hf_pipeline.export.presets import DEFAULT_PRESET, PRESETS
+from hf_pipeline.export.quantize import calibration_feeds, quantize
 from hf_pipeline.export.stage import FP32_FILE
 from hf_pipeline.release.int8 import quantization_summary
-from hf_pipeline.runtime.onnx import OnnxClassifier
+from hf_pipeline.runtime.onnx import OnnxClassifier, load_tokenizer
 
-# The tiny model: 2 layers x (Q, K, V, attention output, FFN in, FFN out) + pooler + classifier.
+# The tiny model (2 layers): on the dynamo graph, 2 x (Q, K, V, attention output, FFN in,
+# FFN out) + pooler + classifier; on the fused graph Q, K, V are inside Attention.
 WEIGHT_MATMULS = 2 * 6 + 2
+FUSED_MATMULS = 2 * 3 + 2
+LAYERS = 2
 EMBEDDING_TABLES = 3  # word, position, token type
 
 
 @pytest.fixture(scope="module")
-def quantized(export_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def fp32_graphs(sensitive_model_dir: Path, export_dir: Path,
+                tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The export's fp32 file is the default preset's graph; the others are exported here."""
+    out = tmp_path_factory.mktemp("graphs")
+    model = load_torch_model(sensitive_model_dir)
+    tokenizer = load_tokenizer(sensitive_model_dir)
+    graphs = {PRESETS[DEFAULT_PRESET].graph: export_dir / FP32_FILE}
+    for graph in {p.graph for p in PRESETS.values()} - set(graphs):
+        graphs[graph] = export_graph(model, tokenizer, out / f"{graph}.onnx",
+                                     opset=ExportConfig().opset, graph=graph)
+    return graphs
+
+
+@pytest.fixture(scope="module")
+def quantized(fp32_graphs: dict[str, Path], export_dir: Path,
+              tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("quantized")
-    return {name: quantize(export_dir / FP32_FILE, out / f"{name}.onnx", preset=name)
-            for name in PRESETS}
+    texts, _ = texts_and_labels()
+    feeds = calibration_feeds(texts, load_tokenizer(export_dir), samples=len(texts))
+    return {name: quantize(fp32_graphs[spec.graph], out / f"{name}.onnx", preset=name,
+                           calibration=feeds if spec.static else None)
+            for name, spec in PRESETS.items()}
 
 
-def test_fp32_graph_has_the_expected_weights(export_dir: Path) -> None:
-    summary = quantization_summary(export_dir / FP32_FILE)
-    assert summary["fp32_weight_matmuls"] == WEIGHT_MATMULS
-    assert summary["fp32_gathers"] == EMBEDDING_TABLES
-    assert summary["int8_matmuls"] == summary["int8_gathers"] == 0
+def _weight_zero_points(path: Path, op_type: str, index: int) -> list[int]:
+    """Element count of the weight zero point of each ``op_type`` node: 1 = per-tensor."""
+    graph = onnx.load(str(path)).graph
+    sizes = {i.name: int(np.prod(i.dims)) for i in graph.initializer}
+    return [sizes[n.input[index]] for n in graph.node if n.op_type == op_type]
+
+
+def test_fp32_graphs_have_the_expected_weights(fp32_graphs: dict[str, Path]) -> None:
+    dynamo = quantization_summary(fp32_graphs["dynamo"])
+    assert dynamo["fp32_weight_matmuls"] == WEIGHT_MATMULS
+    assert dynamo["fp32_gathers"] == EMBEDDING_TABLES
+    assert dynamo["int8_matmuls"] == dynamo["int8_gathers"] == 0
+    for graph in ("bert_fused", "bert_fused_cls"):
+        fused = quantization_summary(fp32_graphs[graph])
+        assert fused["fp32_weight_matmuls"] == FUSED_MATMULS
+        assert fused["fp32_attention"] == LAYERS
+        assert fused["op_counts"]["EmbedLayerNormalization"] == 1  # holds the 3 tables
+        assert fused["int8_matmuls"] == fused["int8_attention"] == 0
 
 
 def test_matmul_preset_quantizes_matmuls_only(quantized: dict[str, Path]) -> None:
@@ -48,21 +87,69 @@ def test_matmul_gather_preset_also_quantizes_embeddings(quantized: dict[str, Pat
     assert summary["op_counts"]["DequantizeLinear"] == EMBEDDING_TABLES
 
 
-def test_embedding_quantization_shrinks_the_file(export_dir: Path,
+@pytest.mark.parametrize("preset", ["fused", "fused_cls_pc", "fused_cls"])
+def test_fused_presets_quantize_every_weight(quantized: dict[str, Path], preset: str) -> None:
+    summary = quantization_summary(quantized[preset])
+    assert summary["int8_matmuls"] == FUSED_MATMULS
+    assert summary["int8_attention"] == LAYERS
+    assert summary["int8_embed_layernorms"] == 1
+    assert summary["fp32_weight_matmuls"] == summary["fp32_attention"] == 0
+
+
+@pytest.mark.parametrize(("preset", "matmul_per_channel"),
+                         [("fused_cls", False), ("fused_cls_pc", True), ("fused", True)])
+def test_scales_follow_the_preset(quantized: dict[str, Path], preset: str,
+                                  matmul_per_channel: bool) -> None:
+    # MatMulInteger(a, b, a_zero_point, b_zero_point); QAttention's weight_zero_point is input 7.
+    matmuls = _weight_zero_points(quantized[preset], "MatMulInteger", 3)
+    attention = _weight_zero_points(quantized[preset], "QAttention", 7)
+    assert len(matmuls) == FUSED_MATMULS and len(attention) == LAYERS
+    assert all((n > 1) == matmul_per_channel for n in matmuls)
+    assert all(n == 3 * 32 for n in attention)  # per-channel Attention in every fused preset
+
+
+@pytest.mark.parametrize(("preset", "activation_type"),
+                         [("fused_cls_static", onnx.TensorProto.UINT8),
+                          ("fused_cls_static_s8", onnx.TensorProto.INT8)])
+def test_static_presets_fix_the_matmul_input_ranges(quantized: dict[str, Path], preset: str,
+                                                    activation_type: int) -> None:
+    summary = quantization_summary(quantized[preset])
+    # QDQ: each weight MatMul reads DequantizeLinear of int8 weights and of its input, which
+    # is quantized with a calibrated, constant scale; pooler and classifier (Gemm) stay fp32.
+    assert summary["int8_matmuls"] == 2 * 3
+    assert summary["fp32_weight_matmuls"] == 2
+    graph = onnx.load(str(quantized[preset])).graph
+    constants = {i.name: i for i in graph.initializer}
+    inputs = [n for n in graph.node if n.op_type == "QuantizeLinear"]
+    assert len(inputs) == 2 * 3
+    assert all(n.input[1] in constants for n in inputs)  # a fixed scale, not a dynamic one
+    assert {constants[n.input[2]].data_type for n in inputs} == {activation_type}
+    assert summary["int8_attention"] == LAYERS  # QDQ has no Attention: it stays dynamic
+
+
+def test_static_preset_needs_calibration(export_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(InvalidValueError, match="training texts for the static preset"):
+        quantize(export_dir / FP32_FILE, tmp_path / "q.onnx", preset="fused_cls_static")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_embedding_quantization_shrinks_the_file(fp32_graphs: dict[str, Path],
                                                  quantized: dict[str, Path]) -> None:
-    fp32 = (export_dir / FP32_FILE).stat().st_size
+    fp32 = fp32_graphs["dynamo"].stat().st_size
     matmul = quantized["matmul"].stat().st_size
-    gather = quantized["matmul_gather"].stat().st_size
     # The tiny model is mostly its 30522 x 32 word-embedding table: int8 is ~1/4 of it.
-    assert gather < 0.4 * matmul
+    for preset in PRESETS:
+        if preset != "matmul":
+            assert quantized[preset].stat().st_size < 0.4 * matmul, preset
     assert matmul < fp32
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))
-def test_quantized_model_runs_and_stays_close(export_dir: Path, quantized: dict[str, Path],
+def test_quantized_model_runs_and_stays_close(fp32_graphs: dict[str, Path],
+                                              quantized: dict[str, Path], export_dir: Path,
                                               preset: str) -> None:
     texts = ["who calls parse_config", "is the index fresh", "hmm"]
-    fp32 = OnnxClassifier(export_dir / FP32_FILE, tokenizer=export_dir).logits(texts)
+    fp32 = OnnxClassifier(fp32_graphs["dynamo"], tokenizer=export_dir).logits(texts)
     int8 = OnnxClassifier(quantized[preset], tokenizer=export_dir).logits(texts)
     assert int8.shape == (3, 8) and int8.dtype == np.float32
     assert np.abs(int8 - fp32).max() < 0.25 * np.abs(fp32).max()

@@ -1,0 +1,155 @@
+"""The fused fp32 graphs: onnxruntime's BERT fusions, and a last layer that computes [CLS] only.
+
+Why not the dynamo graph: onnxruntime's transformer optimizer recognises BERT's attention and
+embedding subgraphs only in the TorchScript exporter's form; on the dynamo graph it fuses
+BiasGelu and SkipLayerNorm and leaves ~190 nodes. On the TorchScript graph (eager attention)
+it fuses everything into ~50 com.microsoft nodes (EmbedLayerNormalization, Attention,
+SkipLayerNormalization, BiasGelu), which every standard onnxruntime build runs, including
+the library the Rust runtime loads. The attention mask is passed to Attention raw (2-D), so
+the graph is exact for any padding, not only right padding.
+
+Removing work a query does not need: the classifier reads only the pooler, and the pooler
+reads only row 0 ([CLS]) of the last layer. Attention still needs every row's keys and
+values, but the last layer's attention output projection, both of its LayerNorms and its
+feed-forward block are row-wise, so they can run on row 0 alone. Exact for padded batches
+too: row 0 is [CLS] in every row of a right-padded batch, and the pooler takes row 0 in any
+case.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hf_pipeline.contract import ONNX_INPUTS, ONNX_OUTPUT
+from hf_pipeline.errors import CheckFailedError
+from hf_pipeline.io import atomic_write_bytes, temp_file_beside
+from hf_pipeline.runtime.onnx import encode
+
+if TYPE_CHECKING:
+    import onnx
+    import torch
+    from tokenizers import Tokenizer
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "hf-pipeline (torch.onnx TorchScript + onnxruntime BERT fusion)"
+CLS_SLICE_NAMES = ("cls_only_attention", "cls_only_residual")
+MS_DOMAIN = "com.microsoft"
+
+
+class FusionError(CheckFailedError, ValueError):
+    """onnxruntime's optimizer did not fuse the graph as expected: the faster presets need it."""
+
+
+def expected_fusions(num_layers: int) -> dict[str, int]:
+    """The fused op counts a BERT encoder of ``num_layers`` layers must reach."""
+    return {"EmbedLayerNormalization": 1, "Attention": num_layers,
+            "SkipLayerNormalization": 2 * num_layers, "BiasGelu": num_layers}
+
+
+def export_fused_model(model: torch.nn.Module, tokenizer: Tokenizer, out_path: str | Path, *,
+                       opset: int, cls_only: bool) -> dict[str, Any]:
+    """Trace ``model`` with the TorchScript exporter, fuse it with onnxruntime's BERT
+    optimizer, optionally cut the last layer to [CLS], write it; return what was fused."""
+    out_path = Path(out_path)
+    fd, traced = temp_file_beside(out_path)
+    os.close(fd)
+    try:
+        _trace(model, tokenizer, traced, opset=opset)
+        fused, counts = _fuse(traced, num_heads=int(model.config.num_attention_heads),
+                              hidden_size=int(model.config.hidden_size))
+    finally:
+        Path(traced).unlink(missing_ok=True)
+    expected = expected_fusions(int(model.config.num_hidden_layers))
+    missing = {op: (counts.get(op, 0), n) for op, n in expected.items() if counts.get(op, 0) != n}
+    if missing:
+        raise FusionError(
+            "onnxruntime's BERT optimizer did not fuse the exported graph as expected ("
+            + ", ".join(f"{op}: {got} of {want}" for op, (got, want) in missing.items())
+            + "). Fix: export with --attention eager, or pick a preset on the dynamo graph "
+            "(--preset matmul_gather).")
+    if cls_only:
+        cls_only_last_layer(fused)
+    fused.producer_name = PRODUCER
+    atomic_write_bytes(out_path, fused.SerializeToString())
+    return {"fused_ops": counts, "cls_only_last_layer": cls_only}
+
+
+def _trace(model: torch.nn.Module, tokenizer: Tokenizer, path: str, *, opset: int) -> None:
+    import torch
+
+    from hf_pipeline.export.onnx_export import logits_only
+
+    feeds = encode(tokenizer, ["who calls parse_config", "show the index status"])
+    args = tuple(torch.from_numpy(feeds[name]) for name in ONNX_INPUTS)
+    axes = {name: {0: "batch", 1: "sequence"} for name in ONNX_INPUTS}
+    axes[ONNX_OUTPUT] = {0: "batch"}
+    with warnings.catch_warnings(), torch.no_grad():
+        # The legacy exporter warns that it is legacy, and the tracer about the mask code it
+        # specialises; the optimizer replaces that mask code, and parity covers every shape.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(logits_only(model), args, path, input_names=list(ONNX_INPUTS),
+                          output_names=[ONNX_OUTPUT], opset_version=opset, dynamo=False,
+                          dynamic_axes=axes)
+
+
+def _fuse(path: str, *, num_heads: int, hidden_size: int) -> tuple[onnx.ModelProto, dict[str, int]]:
+    from onnxruntime.transformers import optimizer
+    from onnxruntime.transformers.fusion_options import AttentionMaskFormat, FusionOptions
+
+    options = FusionOptions("bert")
+    # Raw 2-D mask into Attention: correct for any padding (mask_index assumes right padding).
+    options.attention_mask_format = AttentionMaskFormat.AttentionMask
+    # opt_level 0: only the Python fusions; onnxruntime applies its own at load time, so the
+    # file stays free of hardware-specific rewrites.
+    optimized = optimizer.optimize_model(path, model_type="bert", num_heads=num_heads,
+                                         hidden_size=hidden_size, opt_level=0,
+                                         optimization_options=options, use_gpu=False)
+    counts = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
+    optimized.topological_sort()
+    model = optimized.model
+    if not any(o.domain == MS_DOMAIN for o in model.opset_import):
+        model.opset_import.add(domain=MS_DOMAIN, version=1)
+    return model, counts
+
+
+def cls_only_last_layer(model: onnx.ModelProto) -> None:
+    """Make the last encoder layer compute everything after its Attention for row 0 only:
+    slice the Attention output and the residual to ``[batch, 1, hidden]`` (in place)."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    attention = [n for n in graph.node if n.op_type == "Attention"][-1]
+    layer_input, attention_out = attention.input[0], attention.output[0]
+    consumers = [n for n in graph.node if attention_out in n.input]
+    if len(consumers) != 1 or consumers[0].op_type != "MatMul":
+        raise FusionError("the last Attention does not feed one output-projection MatMul; "
+                          "cannot cut the last layer to [CLS].")
+    projection = consumers[0]
+    norms = [n for n in graph.node if projection.output[0] in n.input]
+    if (len(norms) != 1 or norms[0].op_type != "SkipLayerNormalization"
+            or layer_input not in norms[0].input):
+        raise FusionError("the last attention block is not MatMul -> SkipLayerNormalization "
+                          "with the layer input as residual; cannot cut it to [CLS].")
+    graph.initializer.extend(numpy_helper.from_array(np.array([v], np.int64), name)
+                             for name, v in (("cls_start", 0), ("cls_end", 1), ("cls_axis", 1)))
+    bounds = ["cls_start", "cls_end", "cls_axis"]
+    attention_row, residual_row = (f"{name}_output" for name in CLS_SLICE_NAMES)
+    slices = [helper.make_node("Slice", [attention_out, *bounds], [attention_row],
+                               name=CLS_SLICE_NAMES[0]),
+              helper.make_node("Slice", [layer_input, *bounds], [residual_row],
+                               name=CLS_SLICE_NAMES[1])]
+    projection.input[list(projection.input).index(attention_out)] = attention_row
+    norm = norms[0]
+    norm.input[list(norm.input).index(layer_input)] = residual_row
+    nodes = list(graph.node)
+    at = nodes.index(projection)
+    nodes[at:at] = slices
+    del graph.node[:]
+    graph.node.extend(nodes)
+    del graph.value_info[:]  # shapes after the cut changed; onnxruntime re-infers them

@@ -1,0 +1,109 @@
+"""The fused fp32 graphs: onnxruntime's BERT fusions happened, and the [CLS]-only last layer
+computes the same logits as the full graph for single queries and for padded batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from hf_pipeline.export.config import ExportConfig
+from hf_pipeline.export.graphs import (
+    CLS_SLICE_NAMES,
+    PRODUCER,
+    FusionError,
+    cls_only_last_layer,
+    export_fused_model,
+)
+from hf_pipeline.export.onnx_export import PARITY_QUERIES, _torch_logits, load_torch_model
+from hf_pipeline.export.stage import FP32_FILE
+from hf_pipeline.runtime.onnx import encode, load_tokenizer, make_session
+
+LAYERS = 2
+
+
+@pytest.fixture(scope="module")
+def uncut_graph(sensitive_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fused graph without the [CLS] cut, to compare the cut one against."""
+    path = tmp_path_factory.mktemp("fused") / "fused.onnx"
+    info = export_fused_model(load_torch_model(sensitive_model_dir),
+                              load_tokenizer(sensitive_model_dir), path,
+                              opset=ExportConfig().opset, cls_only=False)
+    assert info["cls_only_last_layer"] is False
+    return path
+
+
+def _left_padded(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out = {name: np.zeros_like(array) for name, array in feeds.items()}
+    for row, mask in enumerate(feeds["attention_mask"]):
+        n = int(mask.sum())
+        for name, array in feeds.items():
+            out[name][row, -n:] = array[row, :n]
+    return out
+
+
+def test_default_graph_is_fused_and_cut(export_dir: Path) -> None:
+    model = onnx.load(str(export_dir / FP32_FILE))
+    ops = [n.op_type for n in model.graph.node]
+    assert {op: ops.count(op) for op in ("EmbedLayerNormalization", "Attention",
+                                         "SkipLayerNormalization", "BiasGelu")} == {
+        "EmbedLayerNormalization": 1, "Attention": LAYERS, "SkipLayerNormalization": 2 * LAYERS,
+        "BiasGelu": LAYERS}
+    assert len(ops) < 30  # against ~240 plain ops in the dynamo graph
+    assert {n.name for n in model.graph.node if n.op_type == "Slice"} == set(CLS_SLICE_NAMES)
+    assert {o.domain for o in model.opset_import} >= {"", "com.microsoft"}
+    assert model.producer_name == PRODUCER
+    # The raw 2-D mask goes into every Attention (exact for any padding).
+    masks = {n.input[3] for n in model.graph.node if n.op_type == "Attention"}
+    assert len(masks) == 1
+
+
+@pytest.mark.parametrize("padding", ["right", "left"])
+def test_cls_cut_is_exact_for_single_queries_and_padded_batches(
+        export_dir: Path, uncut_graph: Path, sensitive_model_dir: Path, padding: str) -> None:
+    tokenizer = load_tokenizer(sensitive_model_dir)
+    cut, full = make_session(export_dir / FP32_FILE), make_session(uncut_graph)
+    batch = encode(tokenizer, list(PARITY_QUERIES))
+    cases = [encode(tokenizer, [q]) for q in PARITY_QUERIES[:4]]
+    cases.append(batch if padding == "right" else _left_padded(batch))
+    for feeds in cases:
+        a, b = cut.run(["logits"], feeds)[0], full.run(["logits"], feeds)[0]
+        assert np.abs(a - b).max() <= 1e-5
+    # And both equal PyTorch, left padding included (the mask is not assumed to be a prefix).
+    torch_logits = _torch_logits(load_torch_model(sensitive_model_dir), cases[-1])
+    assert np.abs(cut.run(["logits"], cases[-1])[0] - torch_logits).max() <= 1e-4
+
+
+def test_a_graph_the_optimizer_cannot_fuse_is_refused(sensitive_model_dir: Path,
+                                                      tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from hf_pipeline.export import graphs
+
+    real = graphs._fuse
+
+    def fuse_without_attention(path, *, num_heads, hidden_size):  # type: ignore[no-untyped-def]
+        model, counts = real(path, num_heads=num_heads, hidden_size=hidden_size)
+        return model, {**counts, "Attention": 0}
+
+    monkeypatch.setattr(graphs, "_fuse", fuse_without_attention)
+    with pytest.raises(FusionError, match=r"did not fuse the exported graph as expected "
+                                          r"\(Attention: 0 of 2\)\. Fix: export with "
+                                          r"--attention eager"):
+        export_fused_model(load_torch_model(sensitive_model_dir),
+                           load_tokenizer(sensitive_model_dir), tmp_path / "m.onnx",
+                           opset=ExportConfig().opset, cls_only=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cls_cut_refuses_an_unexpected_layer() -> None:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "s", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, "s", 4])
+    nodes = [helper.make_node("Attention", ["x", "w", "b"], ["a"], domain="com.microsoft",
+                              num_heads=1),
+             helper.make_node("Relu", ["a"], ["y"])]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y]))
+    with pytest.raises(FusionError, match="does not feed one output-projection MatMul"):
+        cls_only_last_layer(model)
