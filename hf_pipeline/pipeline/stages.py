@@ -300,13 +300,19 @@ def _export_inputs(ctx: Context) -> dict[str, Any]:
 
 def _export_run(ctx: Context, resume: bool) -> dict[str, Any]:
     from hf_pipeline.data_sources import load_eval_sets
+    from hf_pipeline.export.presets import PRESETS
     from hf_pipeline.export.stage import INT8_FILE, export_model, read_export_report
 
-    # The gate's data: the published dataset at its tag, as training read it.
+    # The published dataset at its tag, as training read it: the gate's test split (and dev
+    # set), and the training texts a static preset calibrates its activation ranges on.
+    static = PRESETS[ctx.cfg.export.preset].static
     sets, provenance = load_eval_sets(ctx.repo("dataset"), revision=ctx.cfg.pipeline.dataset_tag,
+                                      splits=("test", "train") if static else ("test",),
                                       dev_set=_dev_set(ctx))
+    train = sets.pop("train", None)
     out = export_model(ctx.path("train") / "final", ctx.path("export"), cfg=ctx.cfg.export,
-                       eval_sets=sets, data_provenance=provenance)
+                       eval_sets=sets, data_provenance=provenance,
+                       calibration_texts=list(train[0]) if train else None)
     gate = read_export_report(out)["gate"]
     drops = ", ".join(f"{s['name']} {s['drop_points']:+.2f}" for s in gate.get("sets") or [])
     ctx.notes.append(f"INT8 gate passed (drop in points: {drops})")
