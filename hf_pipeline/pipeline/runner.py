@@ -63,7 +63,9 @@ class Step:
 
     stage: Stage
     run: bool
-    reason: str  # why it runs: "new", "options changed", "forced", "outputs missing"
+    # "unchanged" (skipped); else why it runs: "new", "interrupted", "forced",
+    # "inputs changed", "outputs missing", "upstream changed"
+    reason: str
 
 
 def plan(ctx: Context, state: RunState, *, from_index: int | None,
@@ -75,24 +77,24 @@ def plan(ctx: Context, state: RunState, *, from_index: int | None,
     saved = dict(ctx.outputs)
     for i, stage in enumerate(stages):
         rec = state.record(stage.name)
-        if changed or rec is None or "outputs" not in rec:
-            steps.append(Step(stage, True, "upstream changed" if changed else "new"))
+        forced = from_index is not None and i >= from_index
+        if changed or forced or rec is None or "outputs" not in rec:
+            reason = ("upstream changed" if changed else "forced" if forced
+                      else "new" if rec is None else "interrupted")
+            steps.append(Step(stage, True, reason))
             changed = True
             continue
         fp = fingerprint(stage.inputs(ctx))
-        if from_index is not None and i >= from_index:
-            reason = "forced"
-        elif not state.is_done(stage.name, fp):
-            reason = "interrupted" if state.was_started(stage.name, fp) else "inputs changed"
+        ctx.outputs[stage.name] = rec["outputs"]
+        if not state.is_done(stage.name, fp):
+            reason = "inputs changed"
         elif not stage.valid(ctx, rec["outputs"]):
             reason = "outputs missing"
         else:
-            ctx.outputs[stage.name] = rec["outputs"]
             steps.append(Step(stage, False, "unchanged"))
             continue
-        same = rec.get("fingerprint") == fp and reason != "forced"
-        changed = changed or not (stage.deterministic and same)
-        ctx.outputs[stage.name] = rec["outputs"]
+        # Lost outputs of a deterministic stage come back the same: nothing after it changes.
+        changed = not (stage.deterministic and reason == "outputs missing")
         steps.append(Step(stage, True, reason))
     ctx.outputs.clear()
     ctx.outputs.update(saved)

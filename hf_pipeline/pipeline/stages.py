@@ -227,18 +227,22 @@ def _train_inputs(ctx: Context) -> dict[str, Any]:
 
 
 def git_commit() -> str:
-    """The commit of the checkout this package runs from ("-dirty" with local changes), or
-    the package version when it is not a git checkout."""
+    """The commit of the checkout this package runs from ("-dirty" with uncommitted changes
+    to tracked files), or the package version when it is not a git checkout."""
     from hf_pipeline.hub.process import PACKAGE_ROOT
 
-    try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=40"],
-                             cwd=PACKAGE_ROOT, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        out = None
-    if out is not None and out.returncode == 0 and out.stdout.strip():
-        return out.stdout.strip()
-    return f"hf-pipeline-{__version__}"
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=PACKAGE_ROOT, capture_output=True,
+                                 text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return f"hf-pipeline-{__version__}"
+    return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def _train_run(ctx: Context, resume: bool) -> dict[str, Any]:
