@@ -88,8 +88,9 @@ class LineReporter:
     def _say(self, index: int, stage: Stage, text: str) -> None:
         print(f"[{index + 1}/{self.total}] {stage.name}: {text}", file=sys.stderr, flush=True)
 
-    def started(self, index: int, stage: Stage, *, resume: bool) -> None:
-        self._say(index, stage, f"{stage.title}{' (resuming)' if resume else ''} ...")
+    def started(self, index: int, stage: Stage, *, resume: bool, reason: str) -> None:
+        why = "resuming" if resume else reason if reason not in ("", "new") else ""
+        self._say(index, stage, f"{stage.title}{f' ({why})' if why else ''} ...")
 
     def skipped(self, index: int, stage: Stage) -> None:
         self._say(index, stage, "skipped (done, same inputs)")
@@ -145,8 +146,8 @@ def _serve(port: int) -> Any:
 
         print(format_summary(result), flush=True)
         model = result.outputs["publish-model"]
-        print(f"serving the demo of {model['repo_id']}@{model['tag']} on port {port} "
-              "(Ctrl-C stops it and the Hub)", flush=True)
+        print(f"serving the demo of {model['repo_id']}@{model['tag']} on "
+              f"http://127.0.0.1:{port} (Ctrl-C stops it and the Hub)", flush=True)
         load_app(space_app()).main(["--model-repo", model["repo_id"], "--model-revision",
                                     model["tag"], "--host", "127.0.0.1", "--port", str(port)])
     return serve

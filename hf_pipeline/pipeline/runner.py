@@ -37,7 +37,7 @@ EXAMPLES = ("who calls login", "path from main to db", "index status",
 class Reporter(Protocol):
     """Told about each stage as it starts, ends or is skipped (the CLI prints one line)."""
 
-    def started(self, index: int, stage: Stage, *, resume: bool) -> None: ...
+    def started(self, index: int, stage: Stage, *, resume: bool, reason: str) -> None: ...
 
     def skipped(self, index: int, stage: Stage) -> None: ...
 
@@ -137,8 +137,10 @@ def run_pipeline(cfg: RunConfig, *, from_stage: str | None = None,
     started = time.perf_counter()
     with open_hub(cfg.pipeline) as hub:
         ctx = Context(cfg, hub)
-        check_model_tag(ctx, plan(ctx, state, from_index=from_index))
-        seconds = run_stages(ctx, state, from_index=from_index, reporter=reporter)
+        steps = plan(ctx, state, from_index=from_index)
+        check_model_tag(ctx, steps)
+        seconds = run_stages(ctx, state, from_index=from_index, reporter=reporter,
+                             reasons={s.stage.name: s.reason for s in steps})
         result = RunResult(hub, dict(ctx.outputs), seconds, time.perf_counter() - started,
                            examples=_examples(ctx))
         if while_hub_is_up is not None:
@@ -147,16 +149,17 @@ def run_pipeline(cfg: RunConfig, *, from_stage: str | None = None,
 
 
 def run_stages(ctx: Context, state: RunState, *, from_index: int | None,
-               reporter: Reporter | None, stages: tuple[Stage, ...] = STAGES
-               ) -> dict[str, float | None]:
-    """Each stage in order; stage name -> seconds it ran (None: skipped)."""
+               reporter: Reporter | None, stages: tuple[Stage, ...] = STAGES,
+               reasons: dict[str, str] | None = None) -> dict[str, float | None]:
+    """Each stage in order; stage name -> seconds it ran (None: skipped). ``reasons``: the
+    plan's word on why each runs, for the reporter."""
     return {s.name: run_stage(ctx, state, i, s, forced=from_index is not None and i >= from_index,
-                              reporter=reporter)
+                              reporter=reporter, reason=(reasons or {}).get(s.name, ""))
             for i, s in enumerate(stages)}
 
 
 def run_stage(ctx: Context, state: RunState, index: int, stage: Stage, *, forced: bool,
-              reporter: Reporter | None) -> float | None:
+              reporter: Reporter | None, reason: str = "") -> float | None:
     """Run or skip one stage; its seconds, or None when skipped."""
     inputs = stage.inputs(ctx)
     fp = fingerprint(inputs)
@@ -168,7 +171,7 @@ def run_stage(ctx: Context, state: RunState, index: int, stage: Stage, *, forced
         return None
     resume = not forced and state.was_started(stage.name, fp)
     if reporter:
-        reporter.started(index, stage, resume=resume)
+        reporter.started(index, stage, resume=resume, reason=reason)
     state.started(stage.name, fp, inputs)
     ctx.notes = []
     start = time.perf_counter()

@@ -258,6 +258,8 @@ def test_a_new_model_tag_reruns_from_the_release_on(completed: Life) -> None:
     before = completed.state()
     proc = completed.run("--model-tag", "v0.1.1")
     assert ran(proc) == ["release", "calibrate", "publish-model", "publish-space"]
+    assert "release: assemble the model folder (inputs changed) ..." in proc.stderr
+    assert "calibrate: fit the temperature (upstream changed) ..." in proc.stderr
     after = completed.state()
     for name in ("generate", "publish-dataset", "base-model", "train", "export"):
         assert after[name] == before[name]
@@ -280,7 +282,8 @@ def test_a_changed_training_option_reruns_from_training_ctrl_c_included(complete
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                    env=completed.env, cwd=completed.out.parent)
     deadline = time.monotonic() + 120
-    while "train: train from the Hub" not in log.read_text(errors="replace"):
+    while "train: train from the Hub dataset with Accelerate (inputs changed) ..." not in \
+            log.read_text(errors="replace"):
         assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
         time.sleep(0.05)
     time.sleep(1)
