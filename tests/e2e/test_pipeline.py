@@ -36,7 +36,11 @@ def test_the_real_pipeline(tmp_path: Path, minilm_dir: Path,
     # 96 training rows, 2 epochs: far from the real model, but clearly learning.
     assert metrics["validation"]["accuracy"] > 0.3 and metrics["dev"]["num_samples"] >= 200
 
-    cli("export", "model", "--model", run / "final", "--output", export, "--data", data)
+    # A 2-epoch model on 96 rows sits near its decision boundaries, where INT8 flips more
+    # predictions than the 2-point budget of a shipped model allows (the gate is tested on
+    # its own in tests/export); this test is about the stages working together.
+    cli("export", "model", "--model", run / "final", "--output", export, "--data", data,
+        "--max-drop", 10)
     cli("release", export, "--output", release, "--model-version", "0.0.0-e2e",
         "--training-commit", "e2e", "--dataset-repo", "local/e2e", "--dataset-revision", "seed7")
     assert {p.name for p in release.iterdir()} == CONTRACT_FILES
