@@ -165,6 +165,15 @@ def _text_row(path: Path, lineno: int, line: str) -> dict[str, Any]:
     return row
 
 
+def read_json_object(path: str | Path, *, fix: str = "") -> dict[str, Any]:
+    """A JSON file that must hold an object (a config, a report, a manifest)."""
+    data = read_json(path, fix=fix)
+    if not isinstance(data, dict):
+        raise DataFileError(path, f"expected a JSON object, found {type(data).__name__}.",
+                            fix=fix)
+    return data
+
+
 def read_text_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
     """All rows of ``iter_text_rows`` at once."""
     return list(iter_text_rows(path))

@@ -20,7 +20,7 @@ from hf_pipeline.contract import ONNX_INPUTS, ONNX_OUTPUT
 from hf_pipeline.errors import CheckFailedError, DataFileError
 from hf_pipeline.export.config import ExportConfig
 from hf_pipeline.intents import INTENTS, NUM_INTENTS, check_label_order
-from hf_pipeline.io import atomic_write_bytes, read_json
+from hf_pipeline.io import atomic_write_bytes, read_json_object
 from hf_pipeline.runtime.onnx import encode, load_tokenizer
 
 if TYPE_CHECKING:
@@ -97,10 +97,8 @@ def read_model_config(model_dir: str | Path) -> dict[str, Any]:
         raise DataFileError(model_dir, "no trained model folder here.",
                             fix="pass the folder written by `hf-pipeline train` (its final/).")
     path = model_dir / "config.json"
-    config = read_json(path, fix="pass a transformers model folder (config.json, "
-                       "model.safetensors, tokenizer.json).")
-    if not isinstance(config, dict):
-        raise DataFileError(path, "expected a JSON object.", fix="re-train the model.")
+    config = read_json_object(path, fix="pass a transformers model folder (config.json, "
+                              "model.safetensors, tokenizer.json).")
     id2label = config.get("id2label") or {}
     if len(id2label) != NUM_INTENTS:
         raise DataFileError(path, f"the model has {len(id2label)} labels, the runtime needs "

@@ -15,7 +15,6 @@ way the runtime checks it, every file against the local one, and the Hub's own l
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.errors import DataFileError
-from hf_pipeline.io import sha256_file
+from hf_pipeline.io import read_json_object, sha256_file
 from hf_pipeline.publish.model_card import MODEL_CARD_TEMPLATE, CardFacts, render_model_card
 from hf_pipeline.publish.versions import (
     GITATTRIBUTES,
@@ -132,16 +131,6 @@ def read_release(folder: str | Path) -> LocalRelease:
                         read_temperature(folder / TEMPERATURE_FILE))
 
 
-def _read_json(path: Path, fix: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataFileError(path, f"unreadable ({e}).", fix=fix) from None
-    if not isinstance(data, dict):
-        raise DataFileError(path, "expected a JSON object.", fix=fix)
-    return data
-
-
 def read_reports(folder: Path, release: LocalRelease) -> Reports:
     """The export and calibration reports of ``release`` and its diagrams; refused when
     missing, or when they describe another model (ONNX hash) or another calibration (T)."""
@@ -156,9 +145,10 @@ def read_reports(folder: Path, release: LocalRelease) -> Reports:
         raise DataFileError(folder, "reports missing: " + ", ".join(missing) + ".",
                             fix="put them there (a published model carries its measured "
                             "figures), or pass --reports-dir where they are.")
-    export = _read_json(folder / EXPORT_REPORT, "copy the export folder's report again.")
-    calibration = _read_json(folder / CALIBRATION_REPORT,
-                             f"re-run `hf-pipeline calibrate fit --model {release_dir}`.")
+    export = read_json_object(folder / EXPORT_REPORT,
+                              fix="copy the export folder's report again.")
+    calibration = read_json_object(folder / CALIBRATION_REPORT,
+                                   fix=f"re-run `hf-pipeline calibrate fit --model {release_dir}`.")
     gate = export.get("gate") or {}
     if not gate.get("passed"):
         raise DataFileError(folder / EXPORT_REPORT, "the INT8 accuracy gate "

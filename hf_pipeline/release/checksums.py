@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_pipeline.errors import CheckFailedError, DataFileError
-from hf_pipeline.io import atomic_write_json, sha256_file
+from hf_pipeline.io import atomic_write_json, read_json_object, sha256_file
 from hf_pipeline.release.layout import (
     CHECKSUMS_FILE,
     CONTENT_FILES,
@@ -140,14 +140,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / MANIFEST_FILE
     if not path.is_file():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataFileError(path, f"unreadable manifest ({e}).",
-                            fix="rebuild the folder with `hf-pipeline release`.") from None
-    if not isinstance(data, dict):
-        raise DataFileError(path, "expected a JSON object.", fix="rebuild the folder.")
-    return data
+    return read_json_object(path, fix="rebuild the folder with `hf-pipeline release`.")
 
 
 def write_checksums(folder: str | Path, *, model_version: str) -> dict[str, str]:

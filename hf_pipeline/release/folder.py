@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import datetime as dt
-import json
 import logging
 import os
 import re
@@ -26,6 +25,7 @@ from hf_pipeline import __version__
 from hf_pipeline.contract import DEFAULT_BASE_MODEL, MAX_LENGTH
 from hf_pipeline.errors import DataFileError, InvalidValueError, OutputError
 from hf_pipeline.intents import ID2LABEL, INTENTS, LABEL2ID, check_label_order
+from hf_pipeline.io import read_json_object
 from hf_pipeline.release.checksums import read_manifest, write_checksums
 from hf_pipeline.release.layout import CONFIG_FILE, RELEASE_FILES, VERSION_FILE
 
@@ -122,12 +122,7 @@ def check_config(folder: str | Path) -> None:
     path = Path(folder) / CONFIG_FILE
     if not path.is_file():
         return
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataFileError(path, f"unreadable ({e}).", fix=REBUILD) from None
-    if not isinstance(config, dict):
-        raise DataFileError(path, "expected a JSON object.", fix=REBUILD)
+    config = read_json_object(path, fix=REBUILD)
     id2label = config.get("id2label")
     if id2label is not None and not isinstance(id2label, dict):
         raise DataFileError(path, f"id2label is a {type(id2label).__name__}, expected an object "

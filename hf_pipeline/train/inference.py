@@ -18,7 +18,7 @@ import numpy as np
 from hf_pipeline.contract import MAX_LENGTH
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.intents import NUM_INTENTS, check_label_order
-from hf_pipeline.io import read_json
+from hf_pipeline.io import read_json_object
 
 if TYPE_CHECKING:
     from hf_pipeline.runtime.classifier import IntentClassifier
@@ -47,11 +47,9 @@ class TorchClassifier:
         if not (path / "config.json").is_file():
             raise DataFileError(path, "not a model folder (no config.json).",
                                 fix="pass the final/ folder written by `hf-pipeline train`.")
-        config = read_json(path / "config.json", fix="pass the final/ folder written by "
-                           "`hf-pipeline train`.")
-        if not isinstance(config, dict):
-            raise DataFileError(path / "config.json", "expected a JSON object.",
-                                fix="pass the final/ folder written by `hf-pipeline train`.")
+        # Read first: transformers reports an unreadable config as a bare OSError.
+        read_json_object(path / "config.json",
+                         fix="pass the final/ folder written by `hf-pipeline train`.")
         model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
         if model.config.num_labels != NUM_INTENTS:
             raise DataFileError(path / "config.json", f"num_labels is {model.config.num_labels},"
