@@ -193,7 +193,8 @@ def _resumable(release_dir: Path) -> bool:
 
     owned = {TEMPERATURE_FILE, MANIFEST_FILE, CHECKSUMS_FILE}
     mismatched = mismatched_files(release_dir, required=LOADED_FILES)
-    if not mismatched or not set(mismatched) <= owned or problems_outside(release_dir, owned):
+    if (not mismatched or not set(mismatched) <= owned
+            or problems_outside(release_dir, owned, mismatched)):
         return False  # verified, or damaged beyond calibration's files: from_dir decides
     log.warning("%s: only %s fail verification, files calibration rewrites; every other file "
                 "verifies, so calibrating repairs the folder", release_dir,

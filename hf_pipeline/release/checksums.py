@@ -19,7 +19,6 @@ from hf_pipeline.io import atomic_write_json, read_json_object, sha256_file
 from hf_pipeline.release.layout import (
     CHECKSUMS_FILE,
     CONTENT_FILES,
-    LOADED_FILES,
     MANIFEST_FILE,
     ONNX_FILE,
     TOKENIZER_FILE,
@@ -110,13 +109,14 @@ def verify_folder(folder: str | Path, *, required: Iterable[str] = (),
     return False
 
 
-def problems_outside(folder: str | Path, owned: Iterable[str]) -> list[str]:
-    """Problems with every file not in ``owned``: against checksums.json where it can be
-    read, else against manifest.json's hashes of the content files. Lets a stage that
-    rewrites ``owned`` (calibrate: temperature, manifest, checksums) finish an update that
-    was interrupted between its files, without trusting anything else."""
+def problems_outside(folder: str | Path, owned: Iterable[str],
+                     mismatched: dict[str, str]) -> list[str]:
+    """Problems with every file not in ``owned``, given the folder's ``mismatched_files``:
+    from checksums.json where it can be read, else against manifest.json's hashes of the
+    content files. Lets a stage that rewrites ``owned`` (calibrate: temperature, manifest,
+    checksums) finish an update that was interrupted between its files, without trusting
+    anything else."""
     folder, owned = Path(folder), set(owned)
-    mismatched = mismatched_files(folder, required=LOADED_FILES)
     if CHECKSUMS_FILE not in mismatched:
         return [problem for name, problem in mismatched.items() if name not in owned]
     try:

@@ -7,16 +7,12 @@ cannot parse, so a bad file must fail here instead, loudly.
 from __future__ import annotations
 
 import json
-import logging
 import math
 from pathlib import Path
 from typing import Any
 
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.intents import INTENTS, check_label_order
-from hf_pipeline.release.layout import TEMPERATURE_FILE
-
-log = logging.getLogger(__name__)
 
 RECALIBRATE = "re-run `hf-pipeline calibrate fit`."
 
@@ -49,16 +45,6 @@ def read_temperature(path: str | Path) -> dict[str, Any]:
         check_label_order(labels, where=path, field="intent_labels",
                           fix="calibrate the model of this release.")
     return data
-
-
-def folder_temperature(folder: str | Path) -> float:
-    """T of a model folder. A missing file means T = 1 (as the runtime, but loudly)."""
-    path = Path(folder) / TEMPERATURE_FILE
-    if not path.is_file():
-        log.warning("%s: no %s, so T = 1 (uncalibrated confidences); run `hf-pipeline "
-                    "calibrate fit` on this folder", folder, TEMPERATURE_FILE)
-        return 1.0
-    return float(read_temperature(path)["temperature"])
 
 
 def temperature_bytes(document: dict[str, Any]) -> bytes:
