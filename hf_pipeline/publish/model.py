@@ -365,8 +365,14 @@ def _validate_card(card: Any, template: Path) -> None:
     from huggingface_hub import constants
     from huggingface_hub.errors import HfHubHTTPError, HTTPError
 
+    from hf_pipeline.errors import HubError
+    from hf_pipeline.hub_client import hub_errors
+
     try:
-        card.validate(repo_type="model")
+        with hub_errors("validate the model card"):
+            card.validate(repo_type="model")
+    except HubError:  # unreachable, token refused: said as every Hub command says it
+        raise
     except ValueError as e:  # the Hub's 400: the metadata is wrong
         raise PublishError(f"the Hub refused the model card's metadata: {e}. Fix: correct "
                            f"{template}.") from None
