@@ -147,10 +147,11 @@ def format_analysis(result: Mapping[str, Any]) -> str:
         lines += ["", "one temperature or one per class? (per-class T fitted on the "
                   "calibration split)", "per-class T: " + ", ".join(
                       f"{k} {v:.3f}" for k, v in s["per_class_temperatures"].items())]
+        width = max([6, *map(len, s["sets"])])  # dev_intent_typo is longer than "test"
         for name, rows in s["sets"].items():
-            lines.append(f"{name:<6} {'scaling':<12} {'acc':>7} {'ECE':>7} {'NLL':>6} "
+            lines.append(f"{name:<{width}} {'scaling':<12} {'acc':>7} {'ECE':>7} {'NLL':>6} "
                          f"{'err>=.85':>8} {'Amb>=.85':>8}")
-            lines += [f"{'':<6} {label:<12} {m['accuracy']:>7.2%} {m['ece']:>7.4f} "
+            lines += [f"{'':<{width}} {label:<12} {m['accuracy']:>7.2%} {m['ece']:>7.4f} "
                       f"{m['nll']:>6.3f} {m['confident_errors']:>8} "
                       f"{m['ambiguous_confident_errors']:>8}" for label, m in rows.items()]
     return "\n".join(lines)

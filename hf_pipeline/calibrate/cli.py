@@ -54,13 +54,18 @@ def _add_analyze(sub: Any) -> None:
                        description="Evaluate a model folder at its own T on the human dev set "
                        "(and the test split of --data): per-intent accuracy and mean "
                        "confidence, tiers, confident mistakes, reliability diagram; with "
-                       "--data also single vs per-class temperature.")
+                       "--data also single vs per-class temperature; with --typos also the "
+                       "dev set with one typo per request (dev_typo: in any word; "
+                       "dev_intent_typo: in the word that carries the intent).")
     add_model_options(p, trained=True, batch_size=1)
     _add_data_options(p, required=False)
     p.add_argument("--output", "-o", type=Path,
                    help="folder for analysis.json and diagrams (default: FOLDER.reports)")
     p.add_argument("--typos", type=int, nargs="?", const=0, metavar="SEED",
-                   help="also analyse the dev set with one typo in every request (seeded)")
+                   help="also analyse the dev set with one typo per request (seeded, "
+                   "default seed 0), twice: dev_typo puts it in any word; dev_intent_typo "
+                   "in the word that carries the intent (calls, draw, defined, index...), "
+                   "on the rows that have one")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=run_analyze)
 
@@ -110,9 +115,13 @@ def _analysis_sets(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
                              dev_set=args.dev_set)
     calibration = sets.pop("validation", None)
     if args.typos is not None:
-        from hf_pipeline.devset.typos import with_one_typo
+        from hf_pipeline.devset.typos import intent_typo_rows, with_one_typo
 
-        sets["dev_typo"] = (with_one_typo(sets[DEV][0], seed=args.typos), sets[DEV][1])
+        texts, labels = sets[DEV]
+        sets["dev_typo"] = (with_one_typo(texts, seed=args.typos), labels)
+        rows, typo_texts = intent_typo_rows(texts, seed=args.typos)
+        if rows:  # none when no dev text has an intent word: no empty set to measure
+            sets["dev_intent_typo"] = (typo_texts, [labels[i] for i in rows])
     return sets, calibration
 
 

@@ -1,31 +1,63 @@
 """One typo per request: the dev set as people type it in a hurry.
 
 The reference model fell from ~95% to ~80% accuracy on human requests with one typo each.
-``with_one_typo`` gives every text exactly one typo (a swap, drop, keyboard neighbour or
-doubled letter in one word, from the generator's own list), reproducibly by seed, so the
-robustness of a model is measured, not guessed. Texts without a word of 3+ letters stay.
+``with_one_typo`` gives every text exactly one typo, reproducibly by seed, so the robustness
+of a model is measured, not guessed. Two targets:
+
+- ``target="any"``: a swap, drop, keyboard neighbour or doubled letter in any word of 3+
+  letters (from the generator's own list). Texts without such a word stay.
+- ``target="intent"``: the typo goes into a word that carries the intent (a word of
+  ``INTENT_WORDS``: "calls", "draw", "defined", "index"...), where one typo flips a
+  prediction; kinds: swap, drop, keyboard neighbour, doubled letter, split ("call ers") and
+  merge ("callgraph"). Texts without an intent word stay; ``intent_typo_rows`` gives only
+  the rows that did get one, so a report measures exactly those.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Literal
 
-from hf_pipeline.generate.augment import typo_double, typo_drop, typo_keyboard, typo_swap
+from hf_pipeline.generate.augment import (
+    INTENT_TYPOS,
+    typo_double,
+    typo_drop,
+    typo_keyboard,
+    typo_swap,
+)
 
 TYPOS = (typo_swap, typo_drop, typo_keyboard, typo_double)
+INTENT_KINDS = tuple(INTENT_TYPOS)  # swap, drop, keyboard, double, split, merge
 TRIES = 8  # a typo can leave the text unchanged (a doubled letter swapped, say): draw again
+Target = Literal["any", "intent"]
 
 
-def with_one_typo(texts: Sequence[str], *, seed: int = 0) -> list[str]:
-    """Each text with one typo; the same seed gives the same texts."""
-    out = []
-    for i, text in enumerate(texts):
-        rng = random.Random(f"{seed}:{i}")
-        typo = text
-        for _ in range(TRIES):
-            typo = rng.choice(TYPOS)(text, rng)
-            if typo != text:
-                break
-        out.append(typo)
-    return out
+def _one_typo(text: str, rng: random.Random, target: Target) -> str:
+    if target == "any":
+        typos = TYPOS
+    elif target == "intent":
+        typos = tuple(INTENT_TYPOS.values())
+    else:
+        raise ValueError(f"target must be 'any' or 'intent', not {target!r}")
+    typo = text
+    for _ in range(TRIES):
+        typo = rng.choice(typos)(text, rng)
+        if typo != text:
+            break
+    return typo
+
+
+def with_one_typo(texts: Sequence[str], *, seed: int = 0, target: Target = "any") -> list[str]:
+    """Each text with one typo (in any word, or with ``target="intent"`` in a word that
+    carries the intent); the same seed gives the same texts."""
+    return [_one_typo(text, random.Random(f"{seed}:{i}"), target)
+            for i, text in enumerate(texts)]
+
+
+def intent_typo_rows(texts: Sequence[str], seed: int = 0) -> tuple[list[int], list[str]]:
+    """The rows that got a typo in an intent word: their indices in ``texts`` and the texts
+    with the typo (``with_one_typo(..., target="intent")`` without the unchanged rows)."""
+    typos = with_one_typo(texts, seed=seed, target="intent")
+    rows = [i for i, (t, u) in enumerate(zip(texts, typos, strict=True)) if t != u]
+    return rows, [typos[i] for i in rows]

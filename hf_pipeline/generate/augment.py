@@ -62,45 +62,219 @@ POLITE_SUFFIXES = (" please", " pls", " thanks", " thx", ", thank you", " if you
                    " when you get a chance", " :)")
 
 
-def _pick_word(text: str, rng: random.Random) -> re.Match[str] | None:
-    words = list(_WORD.finditer(text))
+# The words that carry an intent: the "typical words" column of docs/intents.md (shared
+# docs), with their inflections and obvious family members, and the kind names that make a
+# request a SymbolQuery. Human-authored; typos aimed at these words are the ones that flip a
+# prediction ("drwa the call graph", "where is Config defind"). Left out on purpose:
+# - user / users: a word identifiers are made of (`UserRepo`, "the user table"): a typo
+#   there would change a slot, not the word that decides the intent;
+# - type / types, file / files, symbol / symbols, code: generic nouns, as often slot-like
+#   ("file type", "how many files") as intent-bearing;
+# - json: an option ("callers of X as json" is FindCallers), not a Visualize word;
+# - who / what / how / which / from / to: function words shared by every intent (direction
+#   comes with the verb: "who calls" vs "what does X call"); a merge reaches them anyway
+#   ("whocalls"), see MERGE_NEIGHBOURS;
+# - predicates (unused, dead, async, unsafe...), get, print: slot values or generic verbs.
+INTENT_WORDS = frozenset({
+    # SymbolQuery: find, where is ... defined, show, list, locate, definition of; kinds
+    "find", "finds", "finding", "where", "locate", "locates", "located", "show", "shows",
+    "display", "list", "lists", "listing", "define", "defines", "defined", "definition",
+    "definitions", "declare", "declares", "declared", "declaration", "declarations",
+    "function", "functions", "class", "classes", "struct", "structs", "enum", "enums",
+    "trait", "traits", "interface", "interfaces", "module", "modules", "method", "methods",
+    "constant", "constants", "variable", "variables",
+    # TextSearch: grep, search for, look for, occurrences of, mentions of
+    "grep", "grepping", "search", "searches", "searching", "look", "looking", "occurrence",
+    "occurrences", "mention", "mentions", "mentioned", "mentioning",
+    # FindCallers / FindCallees: who calls, callers of, usages of, call sites, where is X
+    # used, what does X call, callees of, dependencies of X, functions used by X
+    "call", "calls", "called", "calling", "caller", "callers", "callee", "callees",
+    "invoke", "invokes", "invoked", "invoking", "invoker", "invokers", "invocation",
+    "invocations", "use", "uses", "used", "using", "usage", "usages", "reference",
+    "references", "referenced", "referencing", "depend", "depends", "depended", "depending",
+    "dependency", "dependencies", "dependent", "dependents", "import", "imports",
+    "imported", "importing",
+    # TracePath: path from A to B, trace A to B, how does A reach B, call chain between
+    "path", "paths", "route", "routes", "trace", "traces", "traced", "tracing", "chain",
+    "chains", "reach", "reaches", "reached", "reaching", "reachable", "connect", "connects",
+    "connected", "connection",
+    # Visualize: draw, visualize, diagram, render, mermaid, dot, graphviz, svg, png
+    "draw", "draws", "drawing", "drawn", "visualize", "visualise", "visualizes",
+    "visualises", "visualization", "visualisation", "diagram", "diagrams", "graph", "graphs",
+    "render", "renders", "rendered", "rendering", "chart", "charts", "plot", "plots",
+    "picture", "image", "sketch", "mermaid", "dot", "graphviz", "svg", "png",
+    # IndexStatus: index status, up to date, stale, when built, how many ... indexed
+    "index", "indexes", "indexed", "indexing", "reindex", "status", "state", "stale",
+    "fresh", "built", "rebuilt", "outdated",
+    # Ambiguous: hello, help
+    "hello", "help",
+})
+"""Lower-case word forms that carry an intent (docs/intents.md's "typical words", their
+inflections and family members, the kind names). See the comment above for what is left out
+and why."""
+
+# Lexicon words that are as often typed capitalised or in capitals as not ("as SVG",
+# "in Mermaid"): any case counts as the word, not as an identifier.
+_ANY_CASE = frozenset({"svg", "png", "dot", "mermaid", "graphviz"})
+
+# Whole words only: not part of an identifier (`parse_config`, `UserRepo::find`, `pkg.path`,
+# `src/index.rs`, `--graph`, `render()`, `kind:function`); a sentence-final "." is fine.
+_INTENT_WORD_RE = re.compile(
+    r"(?<![\w.:/\\<>@#$`'-])(" + "|".join(sorted(INTENT_WORDS, key=len, reverse=True))
+    + r")(?![\w:/\\<>(`'-]|\.\w)", re.IGNORECASE)
+# Quoted text is a slot (a string to search for): never touched.
+_QUOTED = re.compile(r'"[^"]*"|`[^`]*`|(?<!\w)\'[^\']*\'(?!\w)')
+_SENTENCE_START = re.compile(r"(?:^|[.?!:]\s+)[^A-Za-z]*$")
+
+
+def _is_word_not_identifier(text: str, m: re.Match[str]) -> bool:
+    """Lower case is a word; "Where" at the start of a sentence, "GRAPH" in an all-caps
+    text, and SVG / Mermaid anywhere too. "Index" or "PATH" mid-sentence names a symbol."""
+    w = m.group()
+    if w.islower() or w.lower() in _ANY_CASE:
+        return True
+    if w.isupper():
+        return text.upper() == text
+    return w[0].isupper() and w[1:].islower() and bool(_SENTENCE_START.search(text[:m.start()]))
+
+
+def intent_word_spans(text: str) -> list[re.Match[str]]:
+    """The words of ``text`` in INTENT_WORDS (case-insensitive, whole words), in order;
+    not inside quotes, not part of an identifier, not a capitalised symbol name."""
+    quoted = [q.span() for q in _QUOTED.finditer(text)]
+    return [m for m in _INTENT_WORD_RE.finditer(text)
+            if not any(a <= m.start() < b for a, b in quoted) and _is_word_not_identifier(text, m)]
+
+
+def _pick_word(text: str, rng: random.Random, *, intent: bool = False,
+               min_len: int = 3) -> re.Match[str] | None:
+    """A random word of ``min_len``+ letters; with ``intent``, only words of INTENT_WORDS."""
+    if intent:
+        words = [m for m in intent_word_spans(text) if len(m.group()) >= min_len]
+    else:
+        words = list(_WORD.finditer(text))
     return rng.choice(words) if words else None
 
 
-def _edit_word(text: str, rng: random.Random, edit: Callable[[str, random.Random], str]) -> str:
-    match = _pick_word(text, rng)
+def _edit_word(text: str, rng: random.Random, edit: Callable[[str, random.Random], str], *,
+               intent: bool = False, min_len: int = 3) -> str:
+    """``edit`` applied to one random word (an intent word with ``intent``); the text
+    unchanged when there is none."""
+    match = _pick_word(text, rng, intent=intent, min_len=min_len)
     if match is None:
         return text
     return text[:match.start()] + edit(match.group(), rng) + text[match.end():]
 
 
-def typo_swap(text: str, rng: random.Random) -> str:
-    def swap(w: str, r: random.Random) -> str:
-        i = r.randrange(len(w) - 1)
-        return w[:i] + w[i + 1] + w[i] + w[i + 2:]
-    return _edit_word(text, rng, swap)
+def _swap(w: str, r: random.Random) -> str:
+    i = r.randrange(len(w) - 1)
+    return w[:i] + w[i + 1] + w[i] + w[i + 2:]
 
 
-def typo_drop(text: str, rng: random.Random) -> str:
-    def drop(w: str, r: random.Random) -> str:
-        i = r.randrange(1, len(w))
-        return w[:i] + w[i + 1:]
-    return _edit_word(text, rng, drop)
+def _drop(w: str, r: random.Random) -> str:
+    i = r.randrange(1, len(w))
+    return w[:i] + w[i + 1:]
 
 
-def typo_keyboard(text: str, rng: random.Random) -> str:
-    def neighbour(w: str, r: random.Random) -> str:
-        i = r.randrange(len(w))
-        near = KEYBOARD_NEIGHBOURS.get(w[i].lower())
-        return w if not near else w[:i] + r.choice(near) + w[i + 1:]
-    return _edit_word(text, rng, neighbour)
+def _neighbour(w: str, r: random.Random) -> str:
+    i = r.randrange(len(w))
+    near = KEYBOARD_NEIGHBOURS.get(w[i].lower())
+    return w if not near else w[:i] + r.choice(near) + w[i + 1:]
 
 
-def typo_double(text: str, rng: random.Random) -> str:
-    def double(w: str, r: random.Random) -> str:
-        i = r.randrange(len(w))
-        return w[:i] + w[i] + w[i:]
-    return _edit_word(text, rng, double)
+def _double(w: str, r: random.Random) -> str:
+    i = r.randrange(len(w))
+    return w[:i] + w[i] + w[i:]
+
+
+def _split(w: str, r: random.Random) -> str:
+    i = r.randrange(1, len(w))
+    return w[:i] + " " + w[i:]
+
+
+def typo_swap(text: str, rng: random.Random, *, intent: bool = False) -> str:
+    """Swap two adjacent letters of one word ("calls" -> "clals")."""
+    return _edit_word(text, rng, _swap, intent=intent)
+
+
+def typo_drop(text: str, rng: random.Random, *, intent: bool = False) -> str:
+    """Drop one letter (not the first) of one word ("defined" -> "defind")."""
+    return _edit_word(text, rng, _drop, intent=intent)
+
+
+def typo_keyboard(text: str, rng: random.Random, *, intent: bool = False) -> str:
+    """Replace one letter of one word by a keyboard neighbour ("graph" -> "grapg")."""
+    return _edit_word(text, rng, _neighbour, intent=intent)
+
+
+def typo_double(text: str, rng: random.Random, *, intent: bool = False) -> str:
+    """Double one letter of one word ("draw" -> "drraw")."""
+    return _edit_word(text, rng, _double, intent=intent)
+
+
+SPLIT_MIN_LETTERS = 4
+
+
+def typo_split(text: str, rng: random.Random, *, intent: bool = True) -> str:
+    """A space inside one intent word of 4+ letters ("callers" -> "call ers"). Only intent
+    words by default: a space inside an identifier would change the slot."""
+    return _edit_word(text, rng, _split, intent=intent, min_len=SPLIT_MIN_LETTERS)
+
+
+# Words an intent word may be glued to: the lexicon and the function words around it.
+# Never anything else, so an identifier (`login`, `Config`) is never glued to a word.
+MERGE_NEIGHBOURS = INTENT_WORDS | DROPPABLE | frozenset({
+    "who", "what", "whom", "which", "how", "when", "from", "to", "in", "on", "by", "me",
+    "out", "into", "up", "can", "you", "does", "did", "many", "sites", "between"})
+_LOWER_WORD = re.compile(r"[a-z]+")
+
+
+def typo_merge(text: str, rng: random.Random) -> str:
+    """Remove the space between an intent word and a neighbouring word ("call graph" ->
+    "callgraph", "who calls" -> "whocalls"). The neighbour is a lower-case lexicon or
+    function word; the text unchanged when no intent word has one."""
+    gaps = []  # index of a space to remove
+    for m in intent_word_spans(text):
+        if not m.group().islower():
+            continue
+        if text[m.start() - 1:m.start()] == " ":
+            left = text[:m.start() - 1].rsplit(" ", 1)[-1]
+            if _LOWER_WORD.fullmatch(left) and left in MERGE_NEIGHBOURS:
+                gaps.append(m.start() - 1)
+        if text[m.end():m.end() + 1] == " ":
+            right = text[m.end() + 1:].split(" ", 1)[0]
+            if _LOWER_WORD.fullmatch(right) and right in MERGE_NEIGHBOURS:
+                gaps.append(m.end())
+    if not gaps:
+        return text
+    i = rng.choice(sorted(set(gaps)))
+    return text[:i] + text[i + 1:]
+
+
+# One typo in the word that carries the intent, by kind (calibrate analyze --typos and
+# typo_intent draw from these).
+INTENT_TYPOS: dict[str, Callable[[str, random.Random], str]] = {
+    "swap": lambda t, r: typo_swap(t, r, intent=True),
+    "drop": lambda t, r: typo_drop(t, r, intent=True),
+    "keyboard": lambda t, r: typo_keyboard(t, r, intent=True),
+    "double": lambda t, r: typo_double(t, r, intent=True),
+    "split": typo_split,
+    "merge": typo_merge,
+}
+_LETTER_KINDS = ("swap", "drop", "keyboard", "double")
+
+
+def typo_intent(text: str, rng: random.Random) -> str:
+    """One letter typo (swap, drop, keyboard neighbour, doubled letter) in an intent word."""
+    return INTENT_TYPOS[rng.choice(_LETTER_KINDS)](text, rng)
+
+
+def typo_intent_split(text: str, rng: random.Random) -> str:
+    return typo_split(text, rng)
+
+
+def typo_intent_merge(text: str, rng: random.Random) -> str:
+    return typo_merge(text, rng)
 
 
 def word_drop(text: str, rng: random.Random) -> str:
@@ -161,13 +335,23 @@ class Augmentation:
 
 
 # Weights favour what hurt the reference most (typos) and what changes the tokens the model
-# sees. Case changes are listed but light: all-MiniLM-L6-v2's tokenizer lowercases, so to
+# sees. The typo_intent* entries aim at the words of INTENT_WORDS, where one typo flips a
+# prediction ("drwa the call graph" -> Ambiguous): typo_intent weighs as much as one and a
+# half any-word letter typos (3.0), split and merge, rarer in real typing, 0.75 each; they
+# never apply to a text without an intent word (gibberish, greetings without "hello").
+# Case changes are listed but light: all-MiniLM-L6-v2's tokenizer lowercases, so to
 # the default model a case change is the same text (they matter for a cased base model).
 AUGMENTATIONS: dict[str, Augmentation] = {a.name: a for a in (
     Augmentation("typo_swap", typo_swap, 2.0, "swap two adjacent letters in one word"),
     Augmentation("typo_drop", typo_drop, 2.0, "drop one letter of one word"),
     Augmentation("typo_keyboard", typo_keyboard, 2.0, "replace a letter by a keyboard neighbour"),
     Augmentation("typo_double", typo_double, 1.0, "double one letter of one word"),
+    Augmentation("typo_intent", typo_intent, 3.0, "one letter typo (swap, drop, keyboard "
+                 "neighbour, doubled letter) in a word that carries the intent"),
+    Augmentation("typo_intent_split", typo_intent_split, 0.75,
+                 "a space inside a word that carries the intent (callers -> call ers)"),
+    Augmentation("typo_intent_merge", typo_intent_merge, 0.75, "glue a word that carries "
+                 "the intent to its neighbour (call graph -> callgraph)"),
     Augmentation("word_drop", word_drop, 1.5, "drop one filler word (the, a, all, me, of...)"),
     Augmentation("synonym", synonym, 2.0, "swap a word for an intent-preserving synonym"),
     Augmentation("polite", polite, 1.5, "add a polite or chatty framing"),

@@ -178,5 +178,23 @@ def test_analyze_with_typos_adds_a_typo_set(release_copy: Path, tiny_dev: Path,
     assert main(["calibrate", "analyze", "--model", str(release_copy), "--dev-set", str(tiny_dev),
                  "--typos", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert list(result["sets"]) == ["dev", "dev_typo"]
+    assert list(result["sets"]) == ["dev", "dev_typo", "dev_intent_typo"]
     assert result["sets"]["dev_typo"]["metrics"]["samples"] == 16
+    # every tiny dev phrase but Ambiguous's "hmm X" has a word that carries the intent
+    assert result["sets"]["dev_intent_typo"]["metrics"]["samples"] == 14
+    intents = [row["intent"] for row in result["sets"]["dev_intent_typo"]["per_intent"]]
+    assert intents == [i for i in INTENTS if i != "Ambiguous"]
+
+
+def test_analyze_with_typo_seed_prints_both_typo_sets(release_copy: Path, tiny_dev: Path,
+                                                      tiny_data: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "analysis"
+    assert main(["calibrate", "analyze", "--model", str(release_copy), "--dev-set", str(tiny_dev),
+                 "--data", str(tiny_data), "--typos", "7", "-o", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^== dev_typo: n=16 ", out, re.M)
+    assert re.search(r"^== dev_intent_typo: n=14 ", out, re.M)
+    assert re.search(r"^dev_intent_typo scaling ", out, re.M)  # the scaling table, aligned
+    assert {"analysis_dev_typo.png", "analysis_dev_intent_typo.png"} <= {
+        p.name for p in out_dir.iterdir()}

@@ -1,9 +1,13 @@
-"""The dev set with one typo per request: every text changed once, reproducibly."""
+"""The dev set with one typo per request (in any word, or in the word that carries the
+intent): every text changed once, reproducibly."""
 
 from __future__ import annotations
 
+import pytest
+
 from hf_pipeline.data_sources import load_dev_set
-from hf_pipeline.devset.typos import with_one_typo
+from hf_pipeline.devset.typos import intent_typo_rows, with_one_typo
+from hf_pipeline.generate.augment import intent_word_spans
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -31,3 +35,44 @@ def test_same_seed_same_typos_other_seed_other_typos() -> None:
     texts = list(load_dev_set()["text"])[:50]
     assert with_one_typo(texts, seed=3) == with_one_typo(texts, seed=3)
     assert with_one_typo(texts, seed=3) != with_one_typo(texts, seed=4)
+
+
+def test_intent_target_puts_the_typo_in_an_intent_word() -> None:
+    texts = list(load_dev_set()["text"])
+    typos = with_one_typo(texts, seed=0, target="intent")
+    rows, typo_texts = intent_typo_rows(texts, seed=0)
+    assert len(typos) == len(texts)
+    assert rows == [i for i, (t, u) in enumerate(zip(texts, typos, strict=True)) if t != u]
+    assert typo_texts == [typos[i] for i in rows]
+    assert len(rows) >= 0.6 * len(texts)  # most requests have a word that carries the intent
+    for i in rows:
+        t, u = texts[i], typos[i]
+        spans = intent_word_spans(t)
+        assert spans and 1 <= edit_distance(t, u) <= 2
+        start = next((p for p, (a, b) in enumerate(zip(t, u, strict=False)) if a != b),
+                     min(len(t), len(u)))  # a letter doubled at the very end
+        assert any(m.start() - 1 <= start <= m.end() for m in spans), (t, u)
+    # rows with no intent word come back unchanged
+    assert all(typos[i] == texts[i] for i in range(len(texts))
+               if not intent_word_spans(texts[i]))
+
+
+def test_intent_rows_skip_texts_without_an_intent_word() -> None:
+    texts = ["good morning", "???", "kind:function AND lang:rust", "who calls login"]
+    assert with_one_typo(texts, seed=1, target="intent")[:3] == texts[:3]
+    rows, typo_texts = intent_typo_rows(texts, seed=1)
+    assert rows == [3] and typo_texts[0] != "who calls login"
+    assert typo_texts[0].endswith("login")  # the identifier is not touched
+
+
+def test_intent_typos_same_seed_same_texts_other_seed_other_texts() -> None:
+    texts = list(load_dev_set()["text"])[:50]
+    a = with_one_typo(texts, seed=3, target="intent")
+    assert a == with_one_typo(texts, seed=3, target="intent")
+    assert a != with_one_typo(texts, seed=4, target="intent")
+    assert intent_typo_rows(texts, 3) == intent_typo_rows(texts, 3)
+
+
+def test_unknown_target_is_an_error() -> None:
+    with pytest.raises(ValueError, match="target"):
+        with_one_typo(["who calls login"], target="identifier")  # type: ignore[arg-type]
