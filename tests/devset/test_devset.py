@@ -34,7 +34,7 @@ def test_every_row_has_text_and_known_intent(rows: list[dict[str, str]]) -> None
         if not isinstance(row.get("text"), str)
         or not row["text"].strip()
         or row.get("intent") not in INTENTS
-        or not set(row) <= {"text", "intent", "note"}
+        or not set(row) <= {"text", "intent", "note", "category"}
     ]
     assert bad == []
 
@@ -49,3 +49,17 @@ def test_enough_rows_per_intent_and_in_total(rows: list[dict[str, str]]) -> None
 def test_no_duplicate_texts(rows: list[dict[str, str]]) -> None:
     normalized = Counter(" ".join(row["text"].lower().split()) for row in rows)
     assert [text for text, n in normalized.items() if n > 1] == []
+
+
+CATEGORIES = {"modifier", "direction", "literal", "intent_typo", "terse_visual", "lure"}
+
+
+def test_added_rows_name_a_known_category_and_follow_the_original_rows(
+        rows: list[dict[str, str]]) -> None:
+    """Rows added for issue 14 carry their category and come after the original 354, so the
+    original figures stay comparable (bench/robustness_table.py reports both)."""
+    categories = [row.get("category") for row in rows]
+    assert set(categories) - {None} <= CATEGORIES
+    first_added = categories.index(next(c for c in categories if c is not None))
+    assert first_added == 354
+    assert all(c is not None for c in categories[first_added:])
