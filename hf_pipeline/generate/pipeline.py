@@ -14,6 +14,7 @@ from hf_pipeline.contract import MIN_SAMPLES_PER_INTENT, VERIFICATION_JSON
 from hf_pipeline.errors import PipelineError
 from hf_pipeline.generate.augment import AUGMENTATIONS
 from hf_pipeline.generate.config import GenerateConfig
+from hf_pipeline.generate.options import load_options
 from hf_pipeline.generate.outputs import (
     STATS_JSON,
     ensure_writable,
@@ -21,7 +22,6 @@ from hf_pipeline.generate.outputs import (
     write_dataset_json,
     write_verification,
 )
-from hf_pipeline.generate.options import load_options
 from hf_pipeline.generate.sampling import Sample, dedup_key, generate_samples
 from hf_pipeline.generate.slots import SLOT_NAMES, SLOTS_FILE, load_vocabularies
 from hf_pipeline.generate.stats import acceptance_problems, compute_stats
