@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="random seed" + help_default(GenerateConfig, "seed"))
     p.add_argument("--augment-ratio", type=float, help="share of samples augmented"
                    + help_default(GenerateConfig, "augment_ratio"))
+    p.add_argument("--option-ratio", type=float, help="share of samples (all intents but "
+                   "Ambiguous) given an option phrase: depth, limit, language, path, output"
+                   + help_default(GenerateConfig, "option_ratio"))
     p.add_argument("--augmentations", help="comma-separated names (default: all; see "
                    "--list-augmentations)")
     p.add_argument("--templates", dest="templates_dir", type=Path, help="template folder")
@@ -60,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.push_to_hub and not args.tag:
         raise ConfigError("--push-to-hub needs --tag (e.g. v1.0.0): every publish is a version.")
-    names = ("output", "samples_per_intent", "seed", "augment_ratio", "augmentations",
+    names = ("output", "samples_per_intent", "seed", "augment_ratio", "option_ratio",
+             "augmentations",
              "templates_dir", "slots_file", "allow_small", "verification_output",
              "write_dataset_dict")
     cfg = resolve(GenerateConfig, config_file=args.config,

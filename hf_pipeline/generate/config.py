@@ -23,6 +23,10 @@ class GenerateConfig:
     # Share of open slot vocabularies (identifier words, paths, texts) seen only in val/test.
     heldout_value_fraction: float = 0.25
     augment_ratio: float = 0.3
+    # Share of samples (every intent but Ambiguous) that get one option phrase (a depth, a
+    # limit, a language, a path, an output format: the kinds the intent's template file
+    # declares under ``options:``) appended or prepended. Options never change the intent.
+    option_ratio: float = 0.25
     augmentations: tuple[str, ...] = tuple(AUGMENTATIONS)
     templates_dir: Path | None = None
     slots_file: Path | None = None
@@ -61,6 +65,8 @@ class GenerateConfig:
                 raise InvalidValueError(name, value, "a fraction in (0, 0.5]")
         if not 0 <= self.augment_ratio <= 1:
             raise InvalidValueError("augment_ratio", self.augment_ratio, "a value in [0, 1]")
+        if not 0 <= self.option_ratio <= 1:
+            raise InvalidValueError("option_ratio", self.option_ratio, "a value in [0, 1]")
         unknown = [a for a in self.augmentations if a not in AUGMENTATIONS]
         if unknown:
             raise InvalidValueError("augmentations", ",".join(unknown),

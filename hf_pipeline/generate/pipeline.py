@@ -14,6 +14,7 @@ from hf_pipeline.contract import MIN_SAMPLES_PER_INTENT, VERIFICATION_JSON
 from hf_pipeline.errors import PipelineError
 from hf_pipeline.generate.augment import AUGMENTATIONS
 from hf_pipeline.generate.config import GenerateConfig
+from hf_pipeline.generate.options import load_options
 from hf_pipeline.generate.outputs import (
     STATS_JSON,
     ensure_writable,
@@ -21,10 +22,15 @@ from hf_pipeline.generate.outputs import (
     write_dataset_json,
     write_verification,
 )
-from hf_pipeline.generate.sampling import Sample, generate_samples
+from hf_pipeline.generate.sampling import Sample, dedup_key, generate_samples
 from hf_pipeline.generate.slots import SLOT_NAMES, SLOTS_FILE, load_vocabularies
 from hf_pipeline.generate.stats import acceptance_problems, compute_stats
-from hf_pipeline.generate.templates import TEMPLATES_DIR, files_digest, load_templates
+from hf_pipeline.generate.templates import (
+    OPTION_KINDS,
+    TEMPLATES_DIR,
+    files_digest,
+    load_templates,
+)
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.io import atomic_write_json, sha256_file
 
@@ -44,14 +50,31 @@ class AcceptanceError(PipelineError, ValueError):
     """The generated set fails the stats-based acceptance checks."""
 
 
-def build_dataset(cfg: GenerateConfig) -> GeneratedDataset:
-    """Everything but the writing: what tests and the benchmark call."""
+def dev_set_keys(path: Path | None = None) -> frozenset[str]:
+    """The dedup keys of the human dev set's texts: generated data must not contain them
+    (the dev set measures the model on requests the templates never produced)."""
+    from hf_pipeline.data_sources import DEV_SET_PATH
+    from hf_pipeline.io import read_text_rows
+
+    path = path or DEV_SET_PATH
+    if not path.exists():
+        log.warning("no dev set at %s: nothing to decontaminate against", path)
+        return frozenset()
+    return frozenset(dedup_key(str(row.get("text", ""))) for _, row in read_text_rows(path))
+
+
+def build_dataset(cfg: GenerateConfig, *, dev_set: Path | None = None) -> GeneratedDataset:
+    """Everything but the writing: what tests and the benchmark call. ``dev_set``: the
+    human dev set whose texts are dropped from the generated data (default: the shipped one)."""
     templates_dir = cfg.templates_dir or TEMPLATES_DIR
     slots_file = cfg.slots_file or SLOTS_FILE
-    templates = load_templates(templates_dir, known_slots=SLOT_NAMES)
+    templates = load_templates(templates_dir, known_slots=SLOT_NAMES, known_options=OPTION_KINDS)
     vocabularies = load_vocabularies(slots_file, heldout_fraction=cfg.heldout_value_fraction)
-    samples = generate_samples(cfg, templates, vocabularies)
-    stats = compute_stats(samples, templates)
+    options = load_options(slots_file, heldout_fraction=cfg.heldout_template_fraction)
+    dropped: list[str] = []
+    samples = generate_samples(cfg, templates, vocabularies, options,
+                               exclude=dev_set_keys(dev_set), dropped=dropped)
+    stats = compute_stats(samples, templates, dev_overlap_dropped=len(dropped))
     minimum = min(cfg.samples_per_intent, MIN_SAMPLES_PER_INTENT)
     problems = acceptance_problems(stats, min_per_intent=minimum)
     if problems:
@@ -65,6 +88,8 @@ def build_dataset(cfg: GenerateConfig) -> GeneratedDataset:
         "intents": list(INTENTS), "splits": cfg.split_counts(),
         "augmentation": {"ratio": cfg.augment_ratio,
                          "names": {n: AUGMENTATIONS[n].doc for n in cfg.augmentations}},
+        "options": {"ratio": cfg.option_ratio,
+                    "kinds": {i: list(ts[0].options) for i, ts in templates.items()}},
         "templates_sha256": files_digest(sorted(templates_dir.glob("*.yaml"))),
         "slots_sha256": files_digest([slots_file]),
         "config": config, "python": platform.python_version(), "verification": None,

@@ -1,5 +1,9 @@
 """Turn templates and slot values into balanced, deduplicated samples per split.
 
+Option phrases (options.py) are added to a share of samples before augmentation; their
+phrasings are split like template lines. A text whose key is in ``exclude`` (the human dev
+set) is never emitted: it is dropped and counted.
+
 Held-out design: each intent's template lines are split (stratified by style group, by a
 stable hash, independent of the seed) into train / validation / test groups, and open slot
 vocabularies are split into train / held-out values; validation and test draw only held-out
@@ -18,9 +22,10 @@ from hf_pipeline.contract import SPLITS
 from hf_pipeline.errors import PipelineError
 from hf_pipeline.generate.augment import AUGMENTATIONS
 from hf_pipeline.generate.config import GenerateConfig
+from hf_pipeline.generate.options import KIND_SLOT, OptionPhrases, add_option
 from hf_pipeline.generate.slots import Vocabulary, make_filler
 from hf_pipeline.generate.templates import Template, tidy
-from hf_pipeline.intents import INTENTS
+from hf_pipeline.intents import AMBIGUOUS, INTENTS
 
 # Give up on an (intent, split) after this many candidates per requested sample.
 MAX_ATTEMPTS_PER_SAMPLE = 40
@@ -75,9 +80,17 @@ def partition_templates(templates: Sequence[Template], fraction: float
     return {"test": ordered[:k], "validation": ordered[k:2 * k], "train": ordered[2 * k:]}
 
 
+OPTION_SOURCE = "+option"
+
+
 def generate_samples(cfg: GenerateConfig, templates: dict[str, list[Template]],
-                     vocabularies: dict[str, Vocabulary]) -> list[Sample]:
-    """All samples, test then validation then train, so held-out splits are never starved."""
+                     vocabularies: dict[str, Vocabulary], options: OptionPhrases | None = None,
+                     *, exclude: frozenset[str] = frozenset(),
+                     dropped: list[str] | None = None) -> list[Sample]:
+    """All samples, test then validation then train, so held-out splits are never starved.
+
+    ``exclude``: dedup keys that must not be generated (the dev set); each one hit is
+    appended (its generated text) to ``dropped`` once."""
     counts = cfg.split_counts()
     partitions = {i: partition_templates(templates[i], cfg.heldout_template_fraction)
                   for i in INTENTS}
@@ -86,13 +99,16 @@ def generate_samples(cfg: GenerateConfig, templates: dict[str, list[Template]],
     augmentations = [AUGMENTATIONS[name] for name in cfg.augmentations]
     seen: set[str] = set()
     samples: list[Sample] = []
+    drops = dropped if dropped is not None else []
     for split in ("test", "validation", "train"):
         fill = fillers["train" if split == "train" else "heldout"]
         split_samples: list[Sample] = []
         for intent in INTENTS:
             rng = random.Random(stable_rank(cfg.seed, intent, split))
+            adder = _OptionAdder(options[split], cfg.option_ratio, fill) \
+                if options is not None and cfg.option_ratio > 0 else None
             split_samples += _draw(partitions[intent][split], counts[split], split, rng, fill,
-                                   cfg.augment_ratio, augmentations, seen)
+                                   cfg.augment_ratio, augmentations, seen, adder, exclude, drops)
         random.Random(stable_rank(cfg.seed, "order", split)).shuffle(split_samples)
         samples += [Sample(f"{split}-{n:06d}", s.text, s.intent, s.source, split, s.template_id)
                     for n, s in enumerate(split_samples, start=1)]
@@ -100,8 +116,26 @@ def generate_samples(cfg: GenerateConfig, templates: dict[str, list[Template]],
     return sorted(samples, key=lambda s: order[s.split])
 
 
+@dataclass(frozen=True)
+class _OptionAdder:
+    phrases: dict
+    ratio: float
+    fill: object
+
+    def __call__(self, template: Template, text: str, rng: random.Random) -> tuple[str, str]:
+        """(text, kind added or "")."""
+        if template.intent == AMBIGUOUS or not template.options:
+            return text, ""
+        kinds = [k for k in template.options if KIND_SLOT[k] not in template.slots]
+        if not kinds or rng.random() >= self.ratio:
+            return text, ""
+        return add_option(text, kinds, self.phrases, rng, self.fill)
+
+
 def _draw(pool: Sequence[Template], count: int, split: str, rng: random.Random, fill,
-          ratio: float, augmentations: Sequence, seen: set[str]) -> list[Sample]:
+          ratio: float, augmentations: Sequence, seen: set[str], add_option=None,
+          exclude: frozenset[str] = frozenset(), dropped: list[str] | None = None
+          ) -> list[Sample]:
     """``count`` unique samples, cycling through ``pool`` so every template is used evenly."""
     weights = [a.weight for a in augmentations]
     out: list[Sample] = []
@@ -119,6 +153,9 @@ def _draw(pool: Sequence[Template], count: int, split: str, rng: random.Random, 
             rng.shuffle(order)
         template = order.pop()
         text, source = template.expand(rng, fill), "template"
+        kind = ""
+        if add_option is not None:
+            text, kind = add_option(template, text, rng)
         if augmentations and rng.random() < ratio:
             aug = rng.choices(augmentations, weights=weights)[0]
             changed = tidy(aug.apply(text, rng))
@@ -128,5 +165,11 @@ def _draw(pool: Sequence[Template], count: int, split: str, rng: random.Random, 
         if not key or key in seen:
             continue
         seen.add(key)
+        if key in exclude:
+            if dropped is not None:
+                dropped.append(text)
+            continue
+        if kind:
+            source += OPTION_SOURCE
         out.append(Sample("", text, template.intent, source, split, template.template_id))
     return out

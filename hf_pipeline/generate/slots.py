@@ -24,10 +24,12 @@ SLOTS_FILE = Path(__file__).parent / "slots.yaml"
 SLOT_NAMES: frozenset[str] = frozenset({
     "symbol", "symbol2", "function", "type", "module", "kind", "kinds", "lang", "path",
     "text", "quoted", "regex", "predicate", "relation", "format", "limit", "depth",
+    "code_text", "license",
 })
 
 OPEN_LISTS = ("verb", "noun", "adjective", "plain_symbol", "package", "namespace", "container",
-              "module", "dir", "file_stem", "extension", "text", "quoted_text", "regex")
+              "module", "dir", "file_stem", "extension", "text", "quoted_text", "regex",
+              "code_text", "license")
 CLOSED_LISTS = ("kind", "kinds", "lang", "predicate", "relation", "format", "limit", "depth")
 
 
@@ -183,6 +185,8 @@ def make_filler(vocabulary: Vocabulary) -> Callable[[str, random.Random], str]:
         "text": lambda rng: v.pick("text", rng),
         "quoted": lambda rng: quoted_value(v, rng),
         "regex": lambda rng: v.pick("regex", rng),
+        "code_text": lambda rng: v.pick("code_text", rng),
+        "license": lambda rng: v.pick("license", rng),
     }
     for name in CLOSED_LISTS:
         simple[name] = (lambda n: lambda rng: v.pick(n, rng))(name)

@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from hf_pipeline.contract import SPLITS
-from hf_pipeline.generate.sampling import Sample, dedup_key
+from hf_pipeline.generate.sampling import OPTION_SOURCE, Sample, dedup_key
 from hf_pipeline.generate.templates import Template
 from hf_pipeline.intents import AMBIGUOUS, INTENTS
 
 MIN_PER_INTENT = 1000
 
 
-def compute_stats(samples: Sequence[Sample], templates: dict[str, list[Template]]
-                  ) -> dict[str, Any]:
+def compute_stats(samples: Sequence[Sample], templates: dict[str, list[Template]], *,
+                  dev_overlap_dropped: int = 0) -> dict[str, Any]:
     per_split = {split: Counter(s.intent for s in samples if s.split == split)
                  for split in SPLITS}
     groups = {t.template_id: t.group for ts in templates.values() for t in ts}
@@ -33,6 +33,10 @@ def compute_stats(samples: Sequence[Sample], templates: dict[str, list[Template]
         "templates_used": {i: sum(1 for t in templates[i] if t.template_id in used)
                            for i in INTENTS},
         "mean_words": round(sum(len(s.text.split()) for s in samples) / max(len(samples), 1), 2),
+        "with_option": {i: sum(1 for s in samples if s.intent == i and s.source.endswith(
+            OPTION_SOURCE)) for i in INTENTS},
+        # generated texts equal (up to case and spacing) to a human dev-set text, dropped
+        "dev_overlap_dropped": dev_overlap_dropped,
     }
 
 
@@ -67,6 +71,10 @@ def format_stats(stats: dict[str, Any]) -> str:
     lines.append("sources: " + ", ".join(
         f"{k} {v} ({v / total:.1%})" for k, v in stats["per_source"].items()))
     lines.append("groups: " + ", ".join(f"{k} {v}" for k, v in stats["per_group"].items()))
+    if "with_option" in stats:
+        lines.append("with an option phrase: " + ", ".join(
+            f"{i} {n}" for i, n in stats["with_option"].items() if n))
     lines.append(f"samples {total}, unique ratio {stats['unique_ratio']:.4f}, "
-                 f"mean words {stats['mean_words']}")
+                 f"mean words {stats['mean_words']}, dropped as dev-set overlap "
+                 f"{stats.get('dev_overlap_dropped', 0)}")
     return "\n".join(lines)

@@ -11,18 +11,20 @@ import hashlib
 import random
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Union
 
 import yaml
 
 from hf_pipeline.errors import DataFileError
-from hf_pipeline.intents import INTENTS
+from hf_pipeline.intents import AMBIGUOUS, INTENTS
 from hf_pipeline.io import read_text
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 GROUP_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Every kind of option phrase an intent file may declare (phrases: options.py, slots.yaml).
+OPTION_KINDS: tuple[str, ...] = ("depth", "limit", "lang", "path", "output", "format")
 
 # -- the expansion tree ------------------------------------------------------------------
 
@@ -57,6 +59,9 @@ class Template:
     tree: Seq
     path: Path
     line: int
+    # Kinds of option phrase (see options.py) the generator may add to this line's samples:
+    # the ``options:`` key of the intent's file.
+    options: tuple[str, ...] = ()
 
     @property
     def template_id(self) -> str:
@@ -70,14 +75,19 @@ class Template:
     def expand(self, rng: random.Random, fill: SlotFiller) -> str:
         """One concrete text: alternatives and optionals drawn from ``rng``; a slot that
         appears twice gets the same value."""
-        values: dict[str, str] = {}
+        return render(self.tree, rng, fill)
 
-        def slot_value(name: str) -> str:
-            if name not in values:
-                values[name] = fill(name, rng)
-            return values[name]
 
-        return tidy(_render(self.tree, rng, slot_value))
+def render(tree: Seq, rng: random.Random, fill: SlotFiller) -> str:
+    """One concrete, tidy text of a parsed line; a slot that appears twice gets one value."""
+    values: dict[str, str] = {}
+
+    def slot_value(name: str) -> str:
+        if name not in values:
+            values[name] = fill(name, rng)
+        return values[name]
+
+    return tidy(_render(tree, rng, slot_value))
 
 
 def _render(seq: Seq, rng: random.Random, slot_value: Callable[[str], str]) -> str:
@@ -198,8 +208,8 @@ def _parse_choice(text: str, pos: int, known: frozenset[str]) -> tuple[Choice, i
 # -- files -----------------------------------------------------------------------------------
 
 
-def load_templates(directory: Path | None = None, *,
-                   known_slots: frozenset[str]) -> dict[str, list[Template]]:
+def load_templates(directory: Path | None = None, *, known_slots: frozenset[str],
+                   known_options: Sequence[str] = OPTION_KINDS) -> dict[str, list[Template]]:
     """All ``*.yaml`` files of ``directory``: intent -> templates (file order)."""
     directory = directory or TEMPLATES_DIR
     files = sorted(directory.glob("*.yaml"))
@@ -208,7 +218,8 @@ def load_templates(directory: Path | None = None, *,
                             fix="point --templates at a folder with one YAML file per intent.")
     by_intent: dict[str, list[Template]] = {}
     for path in files:
-        intent, templates = load_template_file(path, known_slots=known_slots)
+        intent, templates = load_template_file(path, known_slots=known_slots,
+                                               known_options=known_options)
         if intent in by_intent:
             raise DataFileError(path, f"intent {intent!r} is already defined by another file.",
                                 fix="keep one file per intent.")
@@ -220,7 +231,8 @@ def load_templates(directory: Path | None = None, *,
     return {intent: by_intent[intent] for intent in INTENTS}
 
 
-def load_template_file(path: Path, *, known_slots: frozenset[str]) -> tuple[str, list[Template]]:
+def load_template_file(path: Path, *, known_slots: frozenset[str],
+                       known_options: Sequence[str] = OPTION_KINDS) -> tuple[str, list[Template]]:
     try:
         root = yaml.compose(read_text(path))
     except yaml.YAMLError as e:
@@ -232,10 +244,10 @@ def load_template_file(path: Path, *, known_slots: frozenset[str]) -> tuple[str,
     if not isinstance(root, yaml.MappingNode):
         raise DataFileError(path, "expected a mapping with keys intent, description, templates.")
     top = {k.value: v for k, v in root.value}
-    unknown = sorted(set(top) - {"intent", "description", "templates"})
+    unknown = sorted(set(top) - {"intent", "description", "options", "templates"})
     if unknown:
         raise DataFileError(path, f"unknown key(s) {', '.join(unknown)}.",
-                            fix="use only intent, description, templates.")
+                            fix="use only intent, description, options, templates.")
     intent_node = top.get("intent")
     if intent_node is None or intent_node.value not in INTENTS:
         value = None if intent_node is None else intent_node.value
@@ -245,7 +257,31 @@ def load_template_file(path: Path, *, known_slots: frozenset[str]) -> tuple[str,
     groups = top.get("templates")
     if not isinstance(groups, yaml.MappingNode) or not groups.value:
         raise DataFileError(path, "'templates' must map group names to lists of templates.")
-    return intent_node.value, list(_templates(path, intent_node.value, groups, known_slots))
+    options = _options(path, intent_node.value, top.get("options"), known_options)
+    return intent_node.value, [replace(t, options=options) for t in
+                               _templates(path, intent_node.value, groups, known_slots)]
+
+
+def _options(path: Path, intent: str, node: yaml.Node | None,
+             known: Sequence[str]) -> tuple[str, ...]:
+    """The ``options:`` key: a list of option kinds, each one of ``known``."""
+    if node is None:
+        return ()
+    line = node.start_mark.line + 1
+    if not isinstance(node, yaml.SequenceNode) or \
+            not all(isinstance(n, yaml.ScalarNode) for n in node.value):
+        raise DataFileError(path, "'options' must be a list of option kinds.", line=line,
+                            fix=f"e.g. options: [{', '.join(known[:3])}].")
+    kinds = [str(n.value) for n in node.value]
+    for n in node.value:
+        if n.value not in known:
+            raise DataFileError(path, f"unknown option kind {n.value!r}.",
+                                line=n.start_mark.line + 1,
+                                fix=f"use kinds from {', '.join(known) or '(none)'}.")
+    if kinds and intent == AMBIGUOUS:
+        raise DataFileError(path, "Ambiguous takes no options: an option would make a request "
+                            "look actionable.", line=line, fix="remove the 'options' key.")
+    return tuple(dict.fromkeys(kinds))
 
 
 def _templates(path: Path, intent: str, groups: yaml.MappingNode,

@@ -10,7 +10,7 @@ from hf_pipeline.errors import InvalidValueError
 from hf_pipeline.generate import GenerateConfig, GeneratedDataset, build_dataset, generate
 from hf_pipeline.generate.augment import AUGMENTATIONS, DROPPABLE, word_drop
 from hf_pipeline.generate.outputs import verification_sample
-from hf_pipeline.generate.sampling import dedup_key
+from hf_pipeline.generate.sampling import OPTION_SOURCE, dedup_key
 from hf_pipeline.generate.slots import OPEN_LISTS, load_vocabularies
 from hf_pipeline.generate.stats import acceptance_problems
 from hf_pipeline.intents import INTENTS
@@ -72,7 +72,7 @@ def test_written_files_are_byte_identical_across_runs(tmp_path: Path) -> None:
 
 
 def test_sources_are_template_or_a_listed_augmentation(full_dataset: GeneratedDataset) -> None:
-    sources = Counter(s.source for s in full_dataset.samples)
+    sources = Counter(s.source.removesuffix(OPTION_SOURCE) for s in full_dataset.samples)
     assert set(sources) <= {"template", *AUGMENTATIONS}
     augmented = sum(n for k, n in sources.items() if k != "template") / 8000
     assert 0.2 < augmented < 0.4  # default ratio 0.3, minus no-op draws
@@ -81,7 +81,7 @@ def test_sources_are_template_or_a_listed_augmentation(full_dataset: GeneratedDa
 
 def test_augment_ratio_zero_gives_only_template_text() -> None:
     d = build_dataset(GenerateConfig(samples_per_intent=50, allow_small=True, augment_ratio=0))
-    assert {s.source for s in d.samples} == {"template"}
+    assert {s.source.removesuffix(OPTION_SOURCE) for s in d.samples} == {"template"}
 
 
 @pytest.mark.parametrize("name", ["typo_swap", "typo_drop", "typo_keyboard", "typo_double"])
@@ -118,6 +118,8 @@ def test_verification_sample_is_stratified_ten_percent(full_dataset: GeneratedDa
     ({"augment_ratio": 1.5}, "augment_ratio"),
     ({"augmentations": ("typo_swap", "typo_teleport")}, "augmentations"),
     ({"test_fraction": 0.6}, "test_fraction"),
+    ({"option_ratio": -0.1}, "option_ratio"),
+    ({"option_ratio": 1.2}, "option_ratio"),
 ])
 def test_bad_config_values_name_the_field(overrides: dict, field: str) -> None:
     with pytest.raises(InvalidValueError) as e:
