@@ -54,6 +54,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     p.add_argument("--launch-args", default="--num_processes 1",
                    help="arguments for `accelerate launch` (default: %(default)s)")
     p.add_argument("--typo-seed", type=int, default=0)
+    p.add_argument("--train-timeout", type=float, help="seconds one training may take; a run "
+                   "past it is stopped and left out of the table")
     return p.parse_args(argv), train_args
 
 
@@ -80,7 +82,11 @@ def train_variant(name: str, spec: dict[str, Any], data: Path, out: Path,
     print(f"[{name}] $ {' '.join(cmd)}", flush=True)
     start = time.perf_counter()
     with log.open("w") as f:
-        code = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=False).returncode
+        try:
+            code = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=False,
+                                  timeout=args.train_timeout).returncode
+        except subprocess.TimeoutExpired:
+            code = f"timeout after {args.train_timeout:.0f}s"
     if code:
         print(f"[{name}] FAILED (exit {code}); last lines of {log}:\n"
               + "\n".join(log.read_text(errors="replace").splitlines()[-15:]), flush=True)
