@@ -19,39 +19,17 @@ import random
 from collections.abc import Sequence
 from typing import Literal
 
-from hf_pipeline.generate.augment import (
-    INTENT_TYPOS,
-    typo_double,
-    typo_drop,
-    typo_keyboard,
-    typo_swap,
-)
+from hf_pipeline.generate.augment import ANY_TYPOS, INTENT_TYPOS, one_typo
 
-TYPOS = (typo_swap, typo_drop, typo_keyboard, typo_double)
+TYPOS = ANY_TYPOS
 INTENT_KINDS = tuple(INTENT_TYPOS)  # swap, drop, keyboard, double, split, merge
-TRIES = 8  # a typo can leave the text unchanged (a doubled letter swapped, say): draw again
 Target = Literal["any", "intent"]
-
-
-def _one_typo(text: str, rng: random.Random, target: Target) -> str:
-    if target == "any":
-        typos = TYPOS
-    elif target == "intent":
-        typos = tuple(INTENT_TYPOS.values())
-    else:
-        raise ValueError(f"target must be 'any' or 'intent', not {target!r}")
-    typo = text
-    for _ in range(TRIES):
-        typo = rng.choice(typos)(text, rng)
-        if typo != text:
-            break
-    return typo
 
 
 def with_one_typo(texts: Sequence[str], *, seed: int = 0, target: Target = "any") -> list[str]:
     """Each text with one typo (in any word, or with ``target="intent"`` in a word that
     carries the intent); the same seed gives the same texts."""
-    return [_one_typo(text, random.Random(f"{seed}:{i}"), target)
+    return [one_typo(text, random.Random(f"{seed}:{i}"), target)
             for i, text in enumerate(texts)]
 
 

@@ -277,6 +277,30 @@ def typo_intent_merge(text: str, rng: random.Random) -> str:
     return typo_merge(text, rng)
 
 
+ANY_TYPOS: tuple[Callable[[str, random.Random], str], ...] = (
+    typo_swap, typo_drop, typo_keyboard, typo_double)
+TYPO_TARGETS = ("any", "intent")
+_TYPO_TRIES = 8  # a typo can leave the text unchanged (a doubled letter swapped, say)
+
+
+def one_typo(text: str, rng: random.Random, target: str = "any") -> str:
+    """``text`` with one typo: in any word of 3+ letters (swap, drop, keyboard neighbour,
+    doubled letter), or with ``target="intent"`` in a word that carries the intent (those
+    four, a split or a merge). A text with no such word comes back unchanged."""
+    if target == "any":
+        typos = ANY_TYPOS
+    elif target == "intent":
+        typos = tuple(INTENT_TYPOS.values())
+    else:
+        raise ValueError(f"target must be one of {', '.join(TYPO_TARGETS)}, not {target!r}")
+    typo = text
+    for _ in range(_TYPO_TRIES):
+        typo = rng.choice(typos)(text, rng)
+        if typo != text:
+            break
+    return typo
+
+
 def word_drop(text: str, rng: random.Random) -> str:
     words = text.split(" ")
     candidates = [i for i, w in enumerate(words) if w.lower() in DROPPABLE]

@@ -40,6 +40,11 @@ _TRAIN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("--weight-decay", "weight_decay", float, "AdamW weight decay"),
     ("--max-grad-norm", "max_grad_norm", float, "gradient clipping (0: off)"),
     ("--label-smoothing", "label_smoothing", float, "cross-entropy label smoothing"),
+    ("--typo-prob", "typo_prob", float, "share of training rows given a fresh typo each epoch"),
+    ("--typo-twins", "typo_twins", float, "share of training rows given a typo'd twin in the "
+     "same batch"),
+    ("--consistency-weight", "consistency_weight", float, "weight of KL(row || its typo'd "
+     "twin)"),
     ("--gradient-accumulation-steps", "gradient_accumulation_steps", int,
      "batches per optimizer step"),
     ("--max-length", "max_length", int, "truncation limit in tokens"),

@@ -44,6 +44,11 @@ class TrainConfig:
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     label_smoothing: float = 0.0
+    # Typos drawn afresh each epoch (train/noise.py): share of rows replaced by a typo'd copy,
+    # share given a typo'd twin, and the weight of the twin's consistency term.
+    typo_prob: float = 0.0
+    typo_twins: float = 0.0
+    consistency_weight: float = 0.0
     gradient_accumulation_steps: int = 1
     max_length: int = MAX_LENGTH
     group_by_length: bool = True
@@ -69,7 +74,10 @@ class TrainConfig:
                              "gradient_accumulation_steps", "max_length", "keep_checkpoints",
                              "logging_steps")
         self._check_optional_positive("early_stopping_patience", "checkpointing_steps")
-        self._check_fraction("warmup_ratio", "weight_decay")
+        self._check_fraction("warmup_ratio", "weight_decay", "typo_prob", "typo_twins")
+        if not isinstance(self.consistency_weight, (int, float)) or self.consistency_weight < 0:
+            raise InvalidValueError("consistency_weight", self.consistency_weight,
+                                    "a number >= 0 (0: no consistency term)")
         if not isinstance(self.max_grad_norm, (int, float)) or self.max_grad_norm < 0:
             raise InvalidValueError("max_grad_norm", self.max_grad_norm, "a number >= 0 "
                                     "(0 turns gradient clipping off)")
@@ -101,6 +109,10 @@ class TrainConfig:
     def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
         if getattr(self, name) not in choices:
             raise InvalidValueError(name, getattr(self, name), f"one of {', '.join(choices)}")
+
+    @property
+    def training_typos(self) -> bool:
+        return self.typo_prob > 0 or self.typo_twins > 0
 
     @property
     def checkpoints_dir(self) -> Path:

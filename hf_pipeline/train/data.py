@@ -173,8 +173,16 @@ def collator(tokenizer: PreTrainedTokenizerBase, *, pad_to_multiple_of: int | No
                                    return_tensors="pt")
 
 
-def _model_columns(dataset: Dataset) -> Dataset:
-    return dataset.select_columns([c for c in MODEL_COLUMNS if c in dataset.column_names])
+def _model_columns(dataset: Dataset, extra: Sequence[str] = ()) -> Dataset:
+    keep = (*MODEL_COLUMNS, *extra)
+    return dataset.select_columns([c for c in keep if c in dataset.column_names])
+
+
+def with_texts(tokenized: Dataset, raw: Dataset) -> Dataset:
+    """The tokenized rows plus their text and row number, for the typo collator."""
+    from hf_pipeline.train.noise import ROW, TEXT
+
+    return tokenized.add_column(TEXT, list(raw["text"])).add_column(ROW, list(range(len(raw))))
 
 
 def _own_generator() -> torch.Generator:
@@ -185,10 +193,18 @@ def _own_generator() -> torch.Generator:
 
 
 def train_dataloader(dataset: Dataset, collate: Any, *, batch_size: int, seed: int,
-                     group_by_length: bool) -> DataLoader:
+                     group_by_length: bool, typos: dict[str, Any] | None = None) -> DataLoader:
+    """Training batches; with ``typos`` (TypoCollator's options) rows also carry their text
+    and row number, and the collator gives them fresh typos each epoch."""
+    from hf_pipeline.train.noise import ROW, TEXT, TypoCollator
+
     sampler = LengthGroupedBatchSampler(lengths_of(dataset), batch_size=batch_size, seed=seed,
                                         group_by_length=group_by_length)
-    return DataLoader(_model_columns(dataset), batch_sampler=sampler, collate_fn=collate,
+    extra: tuple[str, ...] = ()
+    if typos:
+        collate = TypoCollator(collate, seed=seed, epoch_of=lambda: sampler.epoch, **typos)
+        extra = (TEXT, ROW)
+    return DataLoader(_model_columns(dataset, extra), batch_sampler=sampler, collate_fn=collate,
                       generator=_own_generator())
 
 

@@ -28,6 +28,7 @@ from hf_pipeline.train import checkpoint as ckpt
 from hf_pipeline.train import data as train_data
 from hf_pipeline.train.config import TrainConfig
 from hf_pipeline.train.evaluation import evaluate_loaders, summary_line
+from hf_pipeline.train.noise import TWIN_OF, consistency_loss
 from hf_pipeline.train.outputs import write_outputs
 
 log = logging.getLogger(__name__)
@@ -125,9 +126,15 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
                                         cache_dir=cfg.output_dir / "cache")
     collate = train_data.collator(tokenizer, pad_to_multiple_of=None
                                   if cfg.mixed_precision == "no" or cfg.cpu else 8)
+    typos = None
+    if cfg.training_typos:
+        tokenized["train"] = train_data.with_texts(tokenized["train"], named["train"])
+        typos = {"tokenizer": tokenizer, "max_length": cfg.max_length,
+                 "typo_prob": cfg.typo_prob, "typo_twins": cfg.typo_twins}
     train_loader = train_data.train_dataloader(tokenized["train"], collate,
                                                batch_size=cfg.batch_size, seed=cfg.seed,
-                                               group_by_length=cfg.group_by_length)
+                                               group_by_length=cfg.group_by_length,
+                                               typos=typos)
     evals = {name: train_data.eval_dataloader(ds, collate, batch_size=cfg.eval_batch_size)
              for name, ds in tokenized.items() if name != "train"}
     sampler = train_loader.batch_sampler
@@ -280,8 +287,11 @@ def training_step(cfg: TrainConfig, run: Run, batch: dict[str, torch.Tensor]) ->
     acc = run.accelerator
     with acc.accumulate(run.model):
         labels = batch.pop("labels")
-        logits = run.model(**batch).logits
-        loss = F.cross_entropy(logits.float(), labels, label_smoothing=cfg.label_smoothing)
+        twin_of = batch.pop(TWIN_OF, None)
+        logits = run.model(**batch).logits.float()
+        loss = F.cross_entropy(logits, labels, label_smoothing=cfg.label_smoothing)
+        if twin_of is not None and cfg.consistency_weight:
+            loss = loss + cfg.consistency_weight * consistency_loss(logits, twin_of)
         acc.backward(loss)
         if acc.sync_gradients and cfg.max_grad_norm:
             acc.clip_grad_norm_(run.model.parameters(), cfg.max_grad_norm)
