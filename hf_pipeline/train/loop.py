@@ -263,9 +263,12 @@ def train_epoch(cfg: TrainConfig, run: Run, state: ckpt.TrainerState, progress: 
     run.model.train()
     start = time.perf_counter()
     for batch in loader:
+        # Training samples, not rows: a typo'd twin is the same sample seen twice.
+        samples = batch["input_ids"].shape[0] - (batch[TWIN_OF].numel() if TWIN_OF in batch
+                                                 else 0)
         loss = training_step(cfg, run, batch)
         totals += torch.stack([loss.detach().double(), totals.new_tensor(1.0),
-                               totals.new_tensor(float(batch["input_ids"].shape[0]))])
+                               totals.new_tensor(float(samples))])
         state.batches_in_epoch += 1
         if acc.sync_gradients:
             state.global_step += 1

@@ -23,7 +23,7 @@ def test_defaults() -> None:
     assert cfg.pipeline.output == Path("out") and cfg.pipeline.local
     assert cfg.pipeline.dataset_tag == "v1.0.0" and cfg.pipeline.model_tag == "v0.1.0"
     assert cfg.generate.output == Path("out/data") and cfg.generate.samples_per_intent == 1000
-    assert cfg.train.output_dir == Path("out/train") and cfg.train.num_epochs == 8
+    assert cfg.train.output_dir == Path("out/train") and cfg.train.num_epochs == 6
     assert cfg.train.data == PENDING_DATA  # set once the Hub's namespace is known
 
 

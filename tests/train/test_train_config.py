@@ -14,7 +14,8 @@ from hf_pipeline.train.config import TrainConfig
 
 def test_defaults_are_the_chosen_hyperparameters() -> None:
     cfg = TrainConfig(data="d", output_dir=Path("o"))
-    assert (cfg.num_epochs, cfg.batch_size, cfg.learning_rate) == (8, 32, 1e-4)
+    assert (cfg.num_epochs, cfg.batch_size, cfg.learning_rate) == (6, 32, 1e-4)
+    assert (cfg.typo_twins, cfg.consistency_weight, cfg.typo_prob) == (0.5, 0.5, 0.0)
     assert (cfg.lr_scheduler, cfg.warmup_ratio, cfg.weight_decay) == ("linear", 0.1, 0.01)
     assert (cfg.seed, cfg.max_length, cfg.base_model) == (42, MAX_LENGTH, DEFAULT_BASE_MODEL)
     assert cfg.mixed_precision == "no" and cfg.report_to == "none" and cfg.resume is False
