@@ -60,7 +60,7 @@ PRESETS: dict[str, QuantPreset] = {p.name: p for p in (
                 "texts)"),
 )}
 PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
-DEFAULT_PRESET = "fused_cls"
+DEFAULT_PRESET = "fused_cls_pc"
 # The recipe every latency ratio is taken against (the reference scripts' choice).
 REFERENCE_PRESET = "matmul"
 
