@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sweep_robustness import eval_sets  # noqa: E402
+from sweep_robustness import eval_sets
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
