@@ -89,6 +89,9 @@ def test_card_metadata_validates_and_parses(hub_env, hub_repo_id: Callable[[str]
     assert data["size_categories"] == ["n<1K"] and data["pretty_name"]
     assert {c["config_name"] for c in data["configs"]} == {"default", "verification"}
     assert "seed `1`" in card.text and 'revision="v1.0.0"' in card.text
+    stats = json.loads((data_v1 / "stats.json").read_text())
+    assert "carry\n  one option" in card.text
+    assert f"Decontaminated: {stats['dev_overlap_dropped']} generated texts" in card.text
     assert hub_env.token not in card.content
 
 
