@@ -12,16 +12,14 @@ side (before / after).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sweep_robustness import eval_sets
+from sweep_robustness import dev_categories, eval_sets
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -57,16 +55,12 @@ def score(folder: Path, sets: dict[str, tuple[list[str], np.ndarray]]) -> dict[s
 
 
 def by_category(probs: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, float]]:
-    from hf_pipeline.data_sources import DEV_SET_PATH
-
-    rows = [json.loads(x) for x in DEV_SET_PATH.read_text(encoding="utf-8").splitlines()
-            if x.strip()]
-    cats = [r["category"] for r in rows if "category" in r]
+    """Accuracy of the added dev rows (``dev_added``, in file order) per category."""
+    cats = [c for c in dev_categories() if c is not None]
     right = probs.argmax(axis=1) == labels
-    n = Counter(cats)
-    return {c: {"n": n[c], "accuracy": float(np.mean([r for r, k in zip(right, cats,
-                                                                          strict=True)
-                                                        if k == c]))} for c in sorted(n)}
+    return {c: {"n": cats.count(c),
+                "accuracy": float(np.mean([r for r, k in zip(right, cats, strict=True)
+                                           if k == c]))} for c in sorted(set(cats))}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -99,22 +99,17 @@ def eval_sets(reference_data: Path, seed: int) -> dict[str, tuple[list[str], np.
     """validation (clean, typo anywhere, typo in the intent word) for choosing; test and
     the dev set (original rows, added rows, typos) for the record."""
     from hf_pipeline.data_sources import load_eval_sets
-    from hf_pipeline.devset import typos
+    from hf_pipeline.devset.typos import typo_views
 
     sets, _ = load_eval_sets(str(reference_data), splits=("validation", "test"))
     out = {name: (list(t), np.asarray(y)) for name, (t, y) in sets.items()}
-    rows_of: dict[str, np.ndarray] = {}
+    rows_of = {"dev": np.arange(len(out["dev"][1]))}
     for base in ("validation", "dev"):
-        texts, labels = out[base]
-        out[f"{base}_typo"] = (typos.with_one_typo(texts, seed=seed), labels)
-        rows_of[f"{base}_typo"] = np.arange(len(texts))
-        if hasattr(typos, "intent_typo_rows"):
-            rows, changed = typos.intent_typo_rows(texts, seed=seed)
-            out[f"{base}_intent_typo"] = (list(changed), labels[list(rows)])
-            rows_of[f"{base}_intent_typo"] = np.asarray(rows, dtype=np.int64)
-    original = dev_original_mask()
-    if original is not None:  # the same typo'd texts, restricted to the original rows
-        rows_of["dev"] = np.arange(len(out["dev"][1]))
+        for suffix, (texts, labels, rows) in typo_views(*sets[base], seed=seed).items():
+            out[f"{base}_{suffix}"] = (texts, np.asarray(labels))
+            rows_of[f"{base}_{suffix}"] = np.asarray(rows, dtype=np.int64)
+    original = np.array([c is None for c in dev_categories()])
+    if (~original).any():  # the same typo'd texts, restricted to the original rows
         for name in ("dev", "dev_typo", "dev_intent_typo"):
             if name in out:
                 texts, labels = out[name]
@@ -127,28 +122,26 @@ def eval_sets(reference_data: Path, seed: int) -> dict[str, tuple[list[str], np.
     return out
 
 
-def dev_original_mask() -> np.ndarray | None:
-    """True for the dev set's original rows (those without a ``category``)."""
+def dev_categories() -> list[str | None]:
+    """Each dev-set row's ``category`` (the rows added for issue 14), None for the original
+    rows; in file order, as ``load_eval_sets`` reads them."""
     from hf_pipeline.data_sources import DEV_SET_PATH
+    from hf_pipeline.io import read_text_rows
 
-    rows = [json.loads(line) for line in DEV_SET_PATH.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
-    mask = np.array(["category" not in r for r in rows])
-    return mask if (~mask).any() else None
+    return [row.get("category") for _, row in read_text_rows(DEV_SET_PATH)]
 
 
 def scores(logits: np.ndarray, labels: np.ndarray, t: float) -> dict[str, float]:
-    z = logits / t
-    z = z - z.max(axis=1, keepdims=True)
-    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-    conf, pred = p.max(axis=1), p.argmax(axis=1)
-    right = pred == labels
-    edges = np.linspace(0, 1, ECE_BINS + 1)
-    which = np.clip(np.digitize(conf, edges[1:-1]), 0, ECE_BINS - 1)
-    ece = sum(abs(right[which == b].mean() - conf[which == b].mean()) * (which == b).mean()
-              for b in range(ECE_BINS) if (which == b).any())
-    return {"n": len(labels), "accuracy": float(right.mean()),
-            "nll": float(-np.log(p[np.arange(len(labels)), labels] + 1e-12).mean()),
+    """The calibration package's own metrics, without netcal (not on every GPU machine): ECE
+    from its reliability bins, which are netcal's bins."""
+    from hf_pipeline.calibrate.metrics import nll, reliability_bins
+    from hf_pipeline.runtime.classifier import softmax
+
+    p = softmax(logits, t)
+    conf, right = p.max(axis=1), p.argmax(axis=1) == labels
+    ece = sum(b.count * abs(b.accuracy - b.confidence)
+              for b in reliability_bins(p, labels, bins=ECE_BINS) if b.count) / len(labels)
+    return {"n": len(labels), "accuracy": float(right.mean()), "nll": nll(p, labels),
             "ece": float(ece), "wrong_at_085": int((~right & (conf >= EXECUTE_THRESHOLD)).sum())}
 
 

@@ -115,13 +115,10 @@ def _analysis_sets(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
                              dev_set=args.dev_set)
     calibration = sets.pop("validation", None)
     if args.typos is not None:
-        from hf_pipeline.devset.typos import intent_typo_rows, with_one_typo
+        from hf_pipeline.devset.typos import typo_views
 
-        texts, labels = sets[DEV]
-        sets["dev_typo"] = (with_one_typo(texts, seed=args.typos), labels)
-        rows, typo_texts = intent_typo_rows(texts, seed=args.typos)
-        if rows:  # none when no dev text has an intent word: no empty set to measure
-            sets["dev_intent_typo"] = (typo_texts, [labels[i] for i in rows])
+        for suffix, (texts, labels, _) in typo_views(*sets[DEV], seed=args.typos).items():
+            sets[f"{DEV}_{suffix}"] = (texts, labels)
     return sets, calibration
 
 

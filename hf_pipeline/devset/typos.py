@@ -19,10 +19,8 @@ import random
 from collections.abc import Sequence
 from typing import Literal
 
-from hf_pipeline.generate.augment import ANY_TYPOS, INTENT_TYPOS, one_typo
+from hf_pipeline.generate.augment import one_typo
 
-TYPOS = ANY_TYPOS
-INTENT_KINDS = tuple(INTENT_TYPOS)  # swap, drop, keyboard, double, split, merge
 Target = Literal["any", "intent"]
 
 
@@ -39,3 +37,15 @@ def intent_typo_rows(texts: Sequence[str], seed: int = 0) -> tuple[list[int], li
     typos = with_one_typo(texts, seed=seed, target="intent")
     rows = [i for i, (t, u) in enumerate(zip(texts, typos, strict=True)) if t != u]
     return rows, [typos[i] for i in rows]
+
+
+def typo_views(texts: Sequence[str], labels: Sequence[int], *, seed: int = 0
+               ) -> dict[str, tuple[list[str], list[int], list[int]]]:
+    """A labelled set as people mistype it, by suffix: ``typo`` (one typo anywhere, every
+    row) and ``intent_typo`` (one typo in the word that carries the intent; only the rows that
+    have one, absent when none does). Each view: (texts, labels, row indices into the set)."""
+    views = {"typo": (with_one_typo(texts, seed=seed), list(labels), list(range(len(texts))))}
+    rows, typo_texts = intent_typo_rows(texts, seed=seed)
+    if rows:
+        views["intent_typo"] = (typo_texts, [labels[i] for i in rows], rows)
+    return views
