@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from hf_pipeline.errors import DataFileError
-from hf_pipeline.generate.slots import SLOT_NAMES, SLOTS_FILE
+from hf_pipeline.generate.slots import SLOT_NAMES, SLOTS_FILE, stable_rank
 from hf_pipeline.generate.templates import (
     OPTION_KINDS,
     Seq,
@@ -51,12 +51,6 @@ class Phrase:
 
 # split -> kind -> position -> phrases
 OptionPhrases = dict[str, dict[str, dict[str, tuple[Phrase, ...]]]]
-
-
-def _rank(kind: str, position: str, text: str) -> bytes:
-    import hashlib
-
-    return hashlib.sha256(f"option:{kind}:{position}:{text}".encode()).digest()
 
 
 def load_options(path: Path = SLOTS_FILE, *, heldout_fraction: float = 0.15) -> OptionPhrases:
@@ -95,7 +89,7 @@ def load_options(path: Path = SLOTS_FILE, *, heldout_fraction: float = 0.15) -> 
                                         fix="see hf_pipeline/generate/templates/README.md."
                                         ) from None
                 phrases.append(Phrase(kind, position, text, tree))
-            phrases.sort(key=lambda p: _rank(p.kind, p.position, p.text))
+            phrases.sort(key=lambda p: stable_rank("option", p.kind, p.position, p.text))
             if len(phrases) >= 3:
                 k = max(1, round(len(phrases) * heldout_fraction))
                 parts = {"test": phrases[:k], "validation": phrases[k:2 * k],

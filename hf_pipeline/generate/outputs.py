@@ -16,7 +16,8 @@ from typing import Any
 
 from hf_pipeline.contract import DATASET_DICT_DIR, DATASET_JSON, SPLITS
 from hf_pipeline.errors import OutputError
-from hf_pipeline.generate.sampling import Sample, stable_rank
+from hf_pipeline.generate.sampling import Sample
+from hf_pipeline.generate.slots import stable_rank
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.io import atomic_write_json, sha256_file, sha256_text
 

@@ -12,7 +12,6 @@ templates and values. No text (compared as the uncased tokenizer sees it) is in 
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -23,7 +22,7 @@ from hf_pipeline.errors import PipelineError
 from hf_pipeline.generate.augment import AUGMENTATIONS
 from hf_pipeline.generate.config import GenerateConfig
 from hf_pipeline.generate.options import KIND_SLOT, OptionPhrases, add_option
-from hf_pipeline.generate.slots import Vocabulary, make_filler
+from hf_pipeline.generate.slots import Vocabulary, make_filler, stable_rank
 from hf_pipeline.generate.templates import Template, tidy
 from hf_pipeline.intents import AMBIGUOUS, INTENTS
 
@@ -51,10 +50,6 @@ class NotEnoughVarietyError(PipelineError, ValueError):
 def dedup_key(text: str) -> str:
     """Texts equal for an uncased tokenizer are the same sample."""
     return " ".join(text.casefold().split())
-
-
-def stable_rank(*parts: object) -> bytes:
-    return hashlib.sha256(":".join(map(str, parts)).encode("utf-8")).digest()
 
 
 def partition_templates(templates: Sequence[Template], fraction: float

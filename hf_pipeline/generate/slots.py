@@ -18,6 +18,12 @@ import yaml
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.io import read_text
 
+
+def stable_rank(*parts: object) -> bytes:
+    """A sort key that depends only on ``parts``, never on the seed: what held-out splits
+    (template lines, slot values, option phrasings) are chosen by."""
+    return hashlib.sha256(":".join(map(str, parts)).encode("utf-8")).digest()
+
 SLOTS_FILE = Path(__file__).parent / "slots.yaml"
 
 # Every slot a template may use (the loader rejects anything else).
@@ -60,7 +66,7 @@ def load_vocabularies(path: Path = SLOTS_FILE, *,
     heldout: dict[str, tuple[str, ...]] = {}
     for name in OPEN_LISTS:
         values = [str(v) for v in dict.fromkeys(data["open"][name])]
-        ranked = sorted(values, key=lambda v: hashlib.sha256(f"{name}:{v}".encode()).digest())
+        ranked = sorted(values, key=lambda v: stable_rank(name, v))
         cut = max(1, round(len(values) * heldout_fraction)) if len(values) > 1 else 0
         heldout[name] = tuple(ranked[:cut]) or tuple(values)
         train[name] = tuple(ranked[cut:])
