@@ -8,8 +8,9 @@ any word, or in the word that carries the intent, half each):
 - ``typo_prob``: each row is replaced by a typo'd copy of its text with this probability, so
   over eight epochs a sample is seen with several different typos and clean most of the time.
 - ``typo_twins``: this share of the rows also gets a typo'd twin, appended to the same batch
-  with the same label; ``consistency_weight`` adds KL(clean || twin) with the clean side held
-  fixed, which pulls a typo'd request's prediction towards the clean one's.
+  with the same label; ``consistency_weight`` adds KL(row || twin) with the row's side held
+  fixed (the row is clean unless ``typo_prob`` changed it too), which pulls a typo'd
+  request's prediction towards the clean one's.
 
 Every draw is a function of (seed, epoch, row), so ``--resume`` replays an epoch exactly.
 The cost: re-tokenizing the changed rows (fast tokenizer, microseconds each) and, for twins,
@@ -77,7 +78,7 @@ class TypoCollator:
 
 
 def consistency_loss(logits: torch.Tensor, twin_of: torch.Tensor) -> torch.Tensor:
-    """KL(p_clean || p_twin), batch mean, the clean side detached; twins are the last rows."""
+    """KL(p_row || p_twin), batch mean, the row's side detached; twins are the last rows."""
     import torch.nn.functional as F
 
     n = twin_of.numel()
