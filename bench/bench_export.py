@@ -37,7 +37,7 @@ from hf_pipeline.export.presets import DEFAULT_PRESET, PRESETS, REFERENCE_PRESET
 from hf_pipeline.io import atomic_write_json
 
 FP32 = "fp32"
-GOALS = {"p50_vs_reference": 0.75, "drop_points": 0.5, "size_mb": 24.0}
+GOALS = {"p50_vs_reference": 0.75, "drop_points": 0.5, "size_mb": 24.0, "runtime_atol": 1e-4}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -153,19 +153,32 @@ def time_batches(paths: dict[str, Path], tokenizer: Any, runs: int, size: int = 
     return {name: size / float(np.median(s)) for name, s in seconds.items()}
 
 
-def accuracies(paths: dict[str, Path], tokenizer: Any, data: str) -> dict[str, dict[str, float]]:
+def accuracies(paths: dict[str, Path], tokenizer: Any, data: str
+               ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Per model: accuracy on the test split and the dev set; and its fidelity to fp32 on the
+    validation split (argmax agreement, mean KL(fp32 || model)), finer than accuracy drops
+    of a few rows."""
     import numpy as np
 
     from hf_pipeline.data_sources import load_eval_sets
+    from hf_pipeline.runtime.classifier import softmax
     from hf_pipeline.runtime.onnx import OnnxClassifier
 
-    sets, _ = load_eval_sets(data)
-    out: dict[str, dict[str, float]] = {}
+    sets, _ = load_eval_sets(data, splits=("test", "validation"))
+    held_out = sets.pop("validation")[0]
+    acc: dict[str, dict[str, float]] = {}
+    probs: dict[str, np.ndarray] = {}
     for name, path in paths.items():
         model = OnnxClassifier(path, tokenizer=tokenizer, threads=0)
-        out[name] = {s: float((model.predict(texts, batch_size=64) == np.asarray(labels)).mean())
+        acc[name] = {s: float((model.predict(texts, batch_size=64) == np.asarray(labels)).mean())
                      for s, (texts, labels) in sets.items()}
-    return out
+        probs[name] = softmax(model.logits(held_out, batch_size=64))
+    ref = probs[FP32]
+    fidelity = {name: {
+        "agreement": float((p.argmax(1) == ref.argmax(1)).mean()),
+        "kl": float((ref * (np.log(np.maximum(ref, 1e-12)) - np.log(np.maximum(p, 1e-12))))
+                    .sum(1).mean())} for name, p in probs.items()}
+    return acc, fidelity
 
 
 def runtime_ort_timings(paths: dict[str, Path], tokenizer: Any, rounds: int
@@ -178,9 +191,30 @@ def runtime_ort_timings(paths: dict[str, Path], tokenizer: Any, rounds: int
                            rounds=rounds)
 
 
+def runtime_ort_logit_diffs(paths: dict[str, Path], tokenizer: Any) -> dict[str, float]:
+    """Per model: max |logit difference| between the project's onnxruntime and the runtime's
+    (1.22) over the dev set's queries, each sent alone as the runtime sends it."""
+    import numpy as np
+
+    from hf_pipeline.data_sources import load_eval_sets
+    from hf_pipeline.export.compat import runtime_logits
+    from hf_pipeline.runtime.onnx import encode, make_session
+
+    sets, _ = load_eval_sets(None)
+    feeds = [encode(tokenizer, [t]) for t in sets["dev"][0]]
+    _, theirs = runtime_logits(paths, feeds)
+    diffs = {}
+    for name, path in paths.items():
+        session = make_session(path, threads=1)
+        diffs[name] = max(float(np.abs(session.run(["logits"], f)[0] - t).max())
+                          for f, t in zip(feeds, theirs[name], strict=True))
+    return diffs
+
+
 def summarize(paths: dict[str, Path], single: dict[str, dict[str, list[float]]],
               batch: dict[str, float], acc: dict[str, dict[str, float]],
-              runtime: dict[str, list[float]] | None) -> dict[str, dict[str, Any]]:
+              fidelity: dict[str, dict[str, float]], runtime: dict[str, list[float]] | None,
+              runtime_diffs: dict[str, float] | None) -> dict[str, dict[str, Any]]:
     import numpy as np
 
     def ms(values: list[float], q: float) -> float:
@@ -196,9 +230,11 @@ def summarize(paths: dict[str, Path], single: dict[str, dict[str, list[float]]],
             "cold_p50_ms": ms(times["cold"], 50), "batch64_per_s": batch[name],
             "accuracy": acc[name],
             "drop_points": {s: (acc[FP32][s] - a) * 100 for s, a in acc[name].items()},
+            "fidelity": fidelity[name],
         }
-        if runtime is not None:
+        if runtime is not None and runtime_diffs is not None:
             rows[name]["runtime_ort_model_p50_ms"] = ms(runtime[name], 50)
+            rows[name]["runtime_ort_max_logit_diff"] = runtime_diffs[name]
     ref, fp32 = rows[REFERENCE_PRESET], rows[FP32]
     for row in rows.values():
         row["vs_reference"] = {k: row[k] / ref[k] for k in
@@ -213,19 +249,21 @@ def summarize(paths: dict[str, Path], single: dict[str, dict[str, list[float]]],
 def print_table(rows: dict[str, dict[str, Any]], *, runtime_version: str | None,
                 info: dict[str, Any]) -> None:
     sets = list(rows[FP32]["accuracy"])
-    extra = f" {'1.22 mdl':>8} {'x ref':>5}" if runtime_version else ""
+    extra = f" {'1.22 mdl':>8} {'x ref':>5} {'1.22 dif':>8}" if runtime_version else ""
     print(f"single query: tokenize + infer, batch 1, 1 thread, onnxruntime {info['ort']}, "
           f"{info['rounds']} rounds x 8 queries; x ref = ratio to {REFERENCE_PRESET} "
           f"(reference recipe), x fp32 = ratio to fp32 (lower is faster; throughput: higher)")
     print(f"{'model':<20} {'MB':>5} {'p50':>6} {'p99':>6} {'model':>6} {'cold':>6} "
           f"{'b64/s':>6} | {'x ref':>5} {'mdl':>5} {'cold':>5} {'b64':>5} | {'x fp32':>6} "
-          f"{'b64':>5} |" + "".join(f" {s + ' acc':>9} {'drop':>5}" for s in sets) + extra)
+          f"{'b64':>5} |" + "".join(f" {s + ' acc':>9} {'drop':>5}" for s in sets)
+          + f" {'agree':>6} {'KL':>7}" + extra)
     for name, r in rows.items():
         label = name + (" (ref)" if name == REFERENCE_PRESET else "") + \
             (" *" if name == DEFAULT_PRESET else "")
         ref, f32 = r["vs_reference"], r["vs_fp32"]
         accuracy = "".join(f" {r['accuracy'][s]:>9.2%} {r['drop_points'][s]:>+5.2f}"
                            for s in sets)
+        accuracy += f" {r['fidelity']['agreement']:>6.2%} {r['fidelity']['kl']:>7.1e}"
         line = (f"{label:<20} {r['size_mb']:>5.1f} {r['p50_ms']:>6.3f} {r['p99_ms']:>6.3f} "
                 f"{r['model_p50_ms']:>6.3f} {r['cold_p50_ms']:>6.3f} {r['batch64_per_s']:>6.0f}"
                 f" | {ref['p50_ms']:>5.2f} {ref['model_p50_ms']:>5.2f} {ref['cold_p50_ms']:>5.2f}"
@@ -233,11 +271,14 @@ def print_table(rows: dict[str, dict[str, Any]], *, runtime_version: str | None,
                 f"{f32['batch64_per_s']:>5.2f} |{accuracy}")
         if runtime_version:
             line += (f" {r['runtime_ort_model_p50_ms']:>8.3f} "
-                     f"{ref['runtime_ort_model_p50_ms']:>5.2f}")
+                     f"{ref['runtime_ort_model_p50_ms']:>5.2f} "
+                     f"{r['runtime_ort_max_logit_diff']:>8.1e}")
         print(line)
     print("ms: p50/p99 with tokenization, model = model alone p50, cold = first query of each "
-          "turn p50; drop = fp32 minus INT8 accuracy, points" +
-          (f"; 1.22 mdl = model alone p50 under onnxruntime {runtime_version}"
+          "turn p50; drop = fp32 minus INT8 accuracy, points; agree, KL = argmax agreement "
+          "with fp32 and mean KL(fp32 || model) on the validation split" +
+          (f"; 1.22 mdl = model alone p50 under onnxruntime {runtime_version}, 1.22 dif = "
+           "max |logit diff| against it over the dev set's single queries"
            if runtime_version else ""))
     print("fp32 graphs vs PyTorch, max |logit diff|: " +
           ", ".join(f"{g} {d:.1e}" for g, d in info["parity"].items()))
@@ -252,6 +293,16 @@ def print_table(rows: dict[str, dict[str, Any]], *, runtime_version: str | None,
         (f"size <= {GOALS['size_mb']:g} MB", d["size_mb"] <= GOALS["size_mb"],
          f"{d['size_mb']:.1f} MB"),
     ]
+    if runtime_version:
+        checks += [
+            (f"model p50 under onnxruntime {runtime_version} <= "
+             f"{GOALS['p50_vs_reference']}x {REFERENCE_PRESET}",
+             d["vs_reference"]["runtime_ort_model_p50_ms"] <= GOALS["p50_vs_reference"],
+             f"{d['vs_reference']['runtime_ort_model_p50_ms']:.3f}x"),
+            (f"same logits under onnxruntime {runtime_version} (<= {GOALS['runtime_atol']:g})",
+             d["runtime_ort_max_logit_diff"] <= GOALS["runtime_atol"],
+             f"{d['runtime_ort_max_logit_diff']:.1e}"),
+        ]
     for what, ok, value in checks:
         print(f"default preset {DEFAULT_PRESET}: {what}: {value} ({'met' if ok else 'MISSED'})")
 
@@ -269,10 +320,12 @@ def main(argv: list[str] | None = None) -> int:
         paths, parity = build_models(args.model_dir, presets, Path(tmp), args.data)
         single = time_single_queries(paths, tokenizer, args.rounds)
         batch = time_batches(paths, tokenizer, args.batch_runs)
-        acc = accuracies(paths, tokenizer, args.data)
+        acc, fidelity = accuracies(paths, tokenizer, args.data)
+        runtime_diffs = None
         if args.runtime_ort:
             runtime_version, runtime = runtime_ort_timings(paths, tokenizer, args.rounds)
-        rows = summarize(paths, single, batch, acc, runtime)
+            runtime_diffs = runtime_ort_logit_diffs(paths, tokenizer)
+        rows = summarize(paths, single, batch, acc, fidelity, runtime, runtime_diffs)
     info = {"ort": onnxruntime.__version__, "rounds": args.rounds, "parity": parity,
             "runtime_ort": runtime_version}
     print_table(rows, runtime_version=runtime_version, info=info)

@@ -118,7 +118,7 @@ def _failure_message(report: GateReport, int8_path: Path) -> str:
                          f"of {s.samples}")
             lines += [f"    {r['text']!r}: gold {r['gold']}, INT8 {r['int8']}"
                       for r in s.regressions]
-    lines.append("Fix: try `--preset fused_cls_pc` (per-channel scales) or `--preset matmul` "
+    lines.append("Fix: try `--preset portable_pc` (per-channel scales) or `--preset matmul` "
                  "(embeddings stay fp32), or retrain; do not ship this INT8 model.")
     return "\n".join(lines)
 

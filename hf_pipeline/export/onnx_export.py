@@ -173,7 +173,8 @@ def export_graph(model: torch.nn.Module, tokenizer: Tokenizer, out_path: str | P
     if graph == "dynamo":
         return export_torch_model(model, tokenizer, out_path, opset=opset)
     export_fused_model(model, tokenizer, out_path, opset=opset,
-                       cls_only=graph == "bert_fused_cls")
+                       cls_only=graph in ("bert_fused_cls", "bert_portable_cls"),
+                       portable_norms=graph == "bert_portable_cls")
     return Path(out_path)
 
 

@@ -1,8 +1,9 @@
 """INT8 quantization with onnxruntime under the named presets of ``hf_pipeline.export.presets``.
 
 - Dynamic presets: weights int8, activations quantized at run time (no calibration data).
-  On the fused graph the Attention QKV weights and the other MatMuls may use different
-  scales (per-channel vs per-tensor), so they are quantized in two passes.
+  On the fused graph the Attention QKV weights, the MatMuls that write into the residual
+  stream and those that only read from it may use different scales (per-channel vs
+  per-tensor), so each group is quantized in its own pass.
 - Static presets: the MatMul inputs get fixed ranges (QDQ format), calibrated on training
   texts sent one at a time and unpadded, like runtime queries; the fused Attention, which QDQ
   does not cover, stays dynamic.
@@ -64,25 +65,62 @@ def quantize(fp32_path: str | Path, out_path: str | Path, *, preset: str,
     return out
 
 
-def _dynamic_pass(src: Path, dst: Path, op_types: Sequence[str], *, per_channel: bool) -> None:
+def _dynamic_pass(src: Path, dst: Path, op_types: Sequence[str], *, per_channel: bool,
+                  nodes: Sequence[str] | None = None, exclude: Sequence[str] | None = None
+                  ) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # DefaultTensorType: outputs of com.microsoft ops have no inferred type; they are float.
     quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=per_channel,
-                     op_types_to_quantize=list(op_types),
+                     op_types_to_quantize=list(op_types), nodes_to_quantize=nodes,
+                     nodes_to_exclude=exclude,
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
 def _quantize_dynamic(src: Path, out: Path, spec: QuantPreset) -> None:
+    """One quantize_dynamic pass per group of weights that shares a scale granularity."""
     attention = [op for op in spec.op_types if op == "Attention"]
     rest = [op for op in spec.op_types if op != "Attention"]
-    if not attention or spec.attention_per_channel == spec.per_channel:
-        _dynamic_pass(src, out, spec.op_types, per_channel=spec.per_channel)
-        return
-    with _scratch(out) as first:
-        _dynamic_pass(src, first, attention, per_channel=spec.attention_per_channel)
-        _dynamic_pass(first, out, rest, per_channel=spec.per_channel)
+    if spec.matmul_scales == "residual":
+        readers = _residual_readers(src)
+        passes = [{"op_types": rest, "per_channel": True, "exclude": readers},
+                  {"op_types": ["MatMul"], "per_channel": False, "nodes": readers}]
+    else:
+        passes = [{"op_types": rest, "per_channel": spec.per_channel}]
+    if attention:
+        if len(passes) == 1 and spec.attention_per_channel == spec.per_channel:
+            passes[0]["op_types"] = list(spec.op_types)  # one pass does both
+        else:
+            passes.insert(0, {"op_types": attention, "per_channel": spec.attention_per_channel})
+    _run_passes(src, out, passes)
+
+
+def _residual_readers(src: Path) -> list[str]:
+    """The weight MatMuls of ``src`` that do not write into the residual stream."""
+    import onnx
+
+    from hf_pipeline.export.graphs import residual_writers
+
+    model = onnx.load(str(src))
+    constants = {i.name for i in model.graph.initializer}
+    writers = set(residual_writers(model))
+    if not writers:
+        raise DataFileError(src, "no MatMul writes into a residual sum: the 'residual' scales "
+                            "need a BERT-like graph.", fix="pick a preset with per_channel or "
+                            "per_tensor MatMul scales.")
+    return [n.name for n in model.graph.node if n.op_type == "MatMul"
+            and n.input[1] in constants and n.name not in writers]
+
+
+def _run_passes(src: Path, out: Path, passes: Sequence[dict[str, Any]]) -> None:
+    """quantize_dynamic ``passes`` in order, src -> scratch files -> out."""
+    with _scratch(out) as a, _scratch(out) as b:
+        current = src
+        for i, options in enumerate(passes):
+            target = out if i == len(passes) - 1 else (a if current != a else b)
+            _dynamic_pass(current, target, **options)
+            current = target
 
 
 def _quantize_static(src: Path, out: Path, spec: QuantPreset, calibration: Sequence[Feeds]) -> None:

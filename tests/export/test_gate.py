@@ -74,7 +74,7 @@ def test_drop_over_budget_raises_listing_details(fp32: OnnxClassifier,
     assert "INT8 accuracy drop over the 2-point budget" in message
     assert "  test: fp32 100.00%, INT8 " in message and "  dev: fp32 100.00%" in message
     assert f"    {texts[0]!r}: gold {INTENTS[gold[0]]}, INT8 Ambiguous" in message
-    assert "Fix: try `--preset fused_cls_pc` (per-channel scales) or `--preset matmul`" in message
+    assert "Fix: try `--preset portable_pc` (per-channel scales) or `--preset matmul`" in message
     assert not info.value.report.passed
 
 

@@ -17,6 +17,7 @@ from hf_pipeline.export.graphs import (
     FusionError,
     cls_only_last_layer,
     export_fused_model,
+    portable_layer_norms,
 )
 from hf_pipeline.export.onnx_export import PARITY_QUERIES, _torch_logits, load_torch_model
 from hf_pipeline.export.stage import FP32_FILE
@@ -32,7 +33,7 @@ def uncut_graph(sensitive_model_dir: Path, tmp_path_factory: pytest.TempPathFact
     info = export_fused_model(load_torch_model(sensitive_model_dir),
                               load_tokenizer(sensitive_model_dir), path,
                               opset=ExportConfig().opset, cls_only=False)
-    assert info["cls_only_last_layer"] is False
+    assert info["cls_only_last_layer"] is info["portable_layer_norms"] is False
     return path
 
 
@@ -45,14 +46,20 @@ def _left_padded(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def test_default_graph_is_fused_and_cut(export_dir: Path) -> None:
+def test_default_graph_is_fused_cut_and_portable(export_dir: Path) -> None:
     model = onnx.load(str(export_dir / FP32_FILE))
     ops = [n.op_type for n in model.graph.node]
+    # Every residual LayerNorm is Sum -> MeanVarianceNormalization -> Mul -> Add, with the
+    # output projection's bias in its own Add (onnxruntime folds it into the INT8 MatMul).
     assert {op: ops.count(op) for op in ("EmbedLayerNormalization", "Attention",
-                                         "SkipLayerNormalization", "BiasGelu")} == {
-        "EmbedLayerNormalization": 1, "Attention": LAYERS, "SkipLayerNormalization": 2 * LAYERS,
+                                         "SkipLayerNormalization", "LayerNormalization",
+                                         "Sum", "MeanVarianceNormalization", "BiasGelu")} == {
+        "EmbedLayerNormalization": 1, "Attention": LAYERS, "SkipLayerNormalization": 0,
+        "LayerNormalization": 0, "Sum": 2 * LAYERS, "MeanVarianceNormalization": 2 * LAYERS,
         "BiasGelu": LAYERS}
-    assert len(ops) < 30  # against ~240 plain ops in the dynamo graph
+    normalize = [n for n in model.graph.node if n.op_type == "MeanVarianceNormalization"]
+    assert all(list(n.attribute[0].ints) == [2] for n in normalize)  # over hidden only
+    assert len(ops) <= 8 + 17 * LAYERS  # 6 layers: ~110, against ~240 in the dynamo graph
     assert {n.name for n in model.graph.node if n.op_type == "Slice"} == set(CLS_SLICE_NAMES)
     assert {o.domain for o in model.opset_import} >= {"", "com.microsoft"}
     assert model.producer_name == PRODUCER
@@ -64,6 +71,7 @@ def test_default_graph_is_fused_and_cut(export_dir: Path) -> None:
 @pytest.mark.parametrize("padding", ["right", "left"])
 def test_cls_cut_is_exact_for_single_queries_and_padded_batches(
         export_dir: Path, uncut_graph: Path, sensitive_model_dir: Path, padding: str) -> None:
+    # The default graph is cut and has portable LayerNorms; uncut_graph has neither.
     tokenizer = load_tokenizer(sensitive_model_dir)
     cut, full = make_session(export_dir / FP32_FILE), make_session(uncut_graph)
     batch = encode(tokenizer, list(PARITY_QUERIES))
@@ -107,3 +115,13 @@ def test_cls_cut_refuses_an_unexpected_layer() -> None:
     model = helper.make_model(helper.make_graph(nodes, "g", [x], [y]))
     with pytest.raises(FusionError, match="does not feed one output-projection MatMul"):
         cls_only_last_layer(model)
+
+
+def test_portable_norms_refuse_a_layer_norm_that_exposes_its_statistics() -> None:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "s", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, "s", 4])
+    node = helper.make_node("SkipLayerNormalization", ["x", "x", "g", "b"], ["y", "mean"],
+                            domain="com.microsoft", name="sln")
+    model = helper.make_model(helper.make_graph([node], "g", [x], [y]))
+    with pytest.raises(FusionError, match="sln exposes its mean/variance outputs"):
+        portable_layer_norms(model)

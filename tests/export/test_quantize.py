@@ -11,6 +11,7 @@ from fixtures.tiny_export import texts_and_labels
 
 from hf_pipeline.errors import DataFileError, InvalidValueError
 from hf_pipeline.export.config import ExportConfig
+from hf_pipeline.export.graphs import residual_writers
 from hf_pipeline.export.onnx_export import export_graph, load_torch_model
 from hf_pipeline.export.presets import DEFAULT_PRESET, PRESETS
 from hf_pipeline.export.quantize import calibration_feeds, quantize
@@ -51,19 +52,12 @@ def quantized(fp32_graphs: dict[str, Path], export_dir: Path,
             for name, spec in PRESETS.items()}
 
 
-def _weight_zero_points(path: Path, op_type: str, index: int) -> list[int]:
-    """Element count of the weight zero point of each ``op_type`` node: 1 = per-tensor."""
-    graph = onnx.load(str(path)).graph
-    sizes = {i.name: int(np.prod(i.dims)) for i in graph.initializer}
-    return [sizes[n.input[index]] for n in graph.node if n.op_type == op_type]
-
-
 def test_fp32_graphs_have_the_expected_weights(fp32_graphs: dict[str, Path]) -> None:
     dynamo = quantization_summary(fp32_graphs["dynamo"])
     assert dynamo["fp32_weight_matmuls"] == WEIGHT_MATMULS
     assert dynamo["fp32_gathers"] == EMBEDDING_TABLES
     assert dynamo["int8_matmuls"] == dynamo["int8_gathers"] == 0
-    for graph in ("bert_fused", "bert_fused_cls"):
+    for graph in ("bert_fused", "bert_fused_cls", "bert_portable_cls"):
         fused = quantization_summary(fp32_graphs[graph])
         assert fused["fp32_weight_matmuls"] == FUSED_MATMULS
         assert fused["fp32_attention"] == LAYERS
@@ -87,7 +81,8 @@ def test_matmul_gather_preset_also_quantizes_embeddings(quantized: dict[str, Pat
     assert summary["op_counts"]["DequantizeLinear"] == EMBEDDING_TABLES
 
 
-@pytest.mark.parametrize("preset", ["fused", "fused_cls_pc", "fused_cls"])
+@pytest.mark.parametrize("preset", ["fused", "fused_cls_pc", "fused_cls", "portable_pc",
+                                    "portable_mixed", "portable_pt"])
 def test_fused_presets_quantize_every_weight(quantized: dict[str, Path], preset: str) -> None:
     summary = quantization_summary(quantized[preset])
     assert summary["int8_matmuls"] == FUSED_MATMULS
@@ -96,16 +91,44 @@ def test_fused_presets_quantize_every_weight(quantized: dict[str, Path], preset:
     assert summary["fp32_weight_matmuls"] == summary["fp32_attention"] == 0
 
 
-@pytest.mark.parametrize(("preset", "matmul_per_channel"),
-                         [("fused_cls", False), ("fused_cls_pc", True), ("fused", True)])
-def test_scales_follow_the_preset(quantized: dict[str, Path], preset: str,
-                                  matmul_per_channel: bool) -> None:
+def test_residual_writers_are_the_output_projections(fp32_graphs: dict[str, Path]) -> None:
+    # Two per layer (attention output, feed-forward output), whatever form the sum takes:
+    # SkipLayerNormalization, Sum (portable) or Add -> LayerNormalization (dynamo).
+    for graph, path in fp32_graphs.items():
+        writers = residual_writers(onnx.load(str(path)))
+        assert len(writers) == 2 * LAYERS, graph
+        if graph != "dynamo":  # the dynamo exporter names nodes node_MatMul_<n>
+            assert all(w.endswith("output/dense/MatMul") for w in writers), writers
+
+
+@pytest.mark.parametrize(("preset", "writers", "readers", "attention"), [
+    ("fused", True, True, True), ("fused_cls_pc", True, True, True),
+    ("fused_cls", False, False, True), ("portable_pc", True, True, True),
+    ("portable_mixed", True, False, False), ("portable_pt", False, False, False)])
+def test_scales_follow_the_preset(fp32_graphs: dict[str, Path], quantized: dict[str, Path],
+                                  preset: str, writers: bool, readers: bool,
+                                  attention: bool) -> None:
+    """Per-channel or not, per group: the MatMuls that write into the residual stream, those
+    that only read from it (feed-forward input), the Attention QKV weights, and the pooler
+    and classifier (per-channel with the writers)."""
+    spec = PRESETS[preset]
+    writer_names = set(residual_writers(onnx.load(str(fp32_graphs[spec.graph]))))
+    graph = onnx.load(str(quantized[preset])).graph
+    sizes = {i.name: int(np.prod(i.dims)) for i in graph.initializer}
     # MatMulInteger(a, b, a_zero_point, b_zero_point); QAttention's weight_zero_point is input 7.
-    matmuls = _weight_zero_points(quantized[preset], "MatMulInteger", 3)
-    attention = _weight_zero_points(quantized[preset], "QAttention", 7)
-    assert len(matmuls) == FUSED_MATMULS and len(attention) == LAYERS
-    assert all((n > 1) == matmul_per_channel for n in matmuls)
-    assert all(n == 3 * 32 for n in attention)  # per-channel Attention in every fused preset
+    groups: dict[str, list[bool]] = {"writers": [], "readers": [], "heads": []}
+    for node in graph.node:
+        if node.op_type == "MatMulInteger":
+            source = node.name.removesuffix("_quant")
+            group = ("writers" if source in writer_names else
+                     "heads" if "Gemm" in source else "readers")
+            groups[group].append(sizes[node.input[3]] > 1)
+    assert {g: len(v) for g, v in groups.items()} == {"writers": 2 * LAYERS,
+                                                      "readers": LAYERS, "heads": 2}
+    assert set(groups["writers"]) == set(groups["heads"]) == {writers}
+    assert set(groups["readers"]) == {readers}
+    qkv = [sizes[n.input[7]] for n in graph.node if n.op_type == "QAttention"]
+    assert len(qkv) == LAYERS and {n > 1 for n in qkv} == {attention}
 
 
 @pytest.mark.parametrize(("preset", "activation_type"),
