@@ -17,6 +17,7 @@ from hf_pipeline.export.graphs import (
     FusionError,
     cls_only_last_layer,
     export_fused_model,
+    fold_layer_norm_shifts,
     portable_layer_norms,
 )
 from hf_pipeline.export.onnx_export import PARITY_QUERIES, _torch_logits, load_torch_model
@@ -51,15 +52,18 @@ def test_default_graph_is_fused_cut_and_portable(export_dir: Path) -> None:
     ops = [n.op_type for n in model.graph.node]
     # Every residual LayerNorm is Sum -> MeanVarianceNormalization -> Mul -> Add, with the
     # output projection's bias in its own Add (onnxruntime folds it into the INT8 MatMul).
+    # Each shift (Add beta) is folded into the biases of its readers: the only Adds left are
+    # the output projections' biases.
     assert {op: ops.count(op) for op in ("EmbedLayerNormalization", "Attention",
                                          "SkipLayerNormalization", "LayerNormalization",
-                                         "Sum", "MeanVarianceNormalization", "BiasGelu")} == {
+                                         "Sum", "MeanVarianceNormalization", "Mul", "Add",
+                                         "BiasGelu")} == {
         "EmbedLayerNormalization": 1, "Attention": LAYERS, "SkipLayerNormalization": 0,
         "LayerNormalization": 0, "Sum": 2 * LAYERS, "MeanVarianceNormalization": 2 * LAYERS,
-        "BiasGelu": LAYERS}
+        "Mul": 2 * LAYERS, "Add": 2 * LAYERS, "BiasGelu": LAYERS}
     normalize = [n for n in model.graph.node if n.op_type == "MeanVarianceNormalization"]
     assert all(list(n.attribute[0].ints) == [2] for n in normalize)  # over hidden only
-    assert len(ops) <= 8 + 17 * LAYERS  # 6 layers: ~110, against ~240 in the dynamo graph
+    assert len(ops) <= 8 + 15 * LAYERS  # 6 layers: ~100, against ~240 in the dynamo graph
     assert {n.name for n in model.graph.node if n.op_type == "Slice"} == set(CLS_SLICE_NAMES)
     assert {o.domain for o in model.opset_import} >= {"", "com.microsoft"}
     assert model.producer_name == PRODUCER
@@ -125,3 +129,49 @@ def test_portable_norms_refuse_a_layer_norm_that_exposes_its_statistics() -> Non
     model = helper.make_model(helper.make_graph([node], "g", [x], [y]))
     with pytest.raises(FusionError, match="sln exposes its mean/variance outputs"):
         portable_layer_norms(model)
+
+
+def _shift_graph(extra_reader: bool) -> onnx.ModelProto:
+    """x * gamma + beta (the shift, named like portable_layer_norms names it) read by a
+    MatMul with a bias Add, and optionally by a Relu, which cannot absorb beta."""
+    from onnx import numpy_helper
+
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
+             for name, shape in (("gamma", (4,)), ("beta", (4,)), ("w", (4, 3)), ("b", (3,)))]
+    nodes = [helper.make_node("Mul", ["x", "gamma"], ["scaled"], name="ln_gamma"),
+             helper.make_node("Add", ["scaled", "beta"], ["y"], name="ln_beta"),
+             helper.make_node("MatMul", ["y", "w"], ["mm"], name="mm"),
+             helper.make_node("Add", ["mm", "b"], ["out"], name="bias")]
+    outputs = [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, "s", 3])]
+    if extra_reader:
+        nodes.append(helper.make_node("Relu", ["y"], ["relu"], name="relu"))
+        outputs.append(helper.make_tensor_value_info("relu", TensorProto.FLOAT, [1, "s", 4]))
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "s", 4])
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], outputs, inits),
+                              opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    return model
+
+
+@pytest.mark.parametrize("extra_reader", [False, True])
+def test_layer_norm_shift_folds_into_the_readers_biases(extra_reader: bool) -> None:
+    import onnxruntime as ort
+
+    model = _shift_graph(extra_reader)
+    x = {"x": np.random.default_rng(1).standard_normal((1, 5, 4)).astype(np.float32)}
+
+    def run(m: onnx.ModelProto) -> list[np.ndarray]:
+        session = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        return session.run(None, x)
+
+    before = run(model)
+    folded = fold_layer_norm_shifts(model, ["ln_beta"])
+    ops = [n.op_type for n in model.graph.node]
+    if extra_reader:  # the Relu needs the shifted values: nothing moves
+        assert folded == 0 and ops.count("Add") == 2
+    else:
+        assert folded == 1 and ops.count("Add") == 1
+        assert "beta" not in {i.name for i in model.graph.initializer}
+    for a, b in zip(before, run(model), strict=True):
+        assert np.abs(a - b).max() <= 1e-5
