@@ -5,9 +5,10 @@ BERT-fused with a [CLS]-only last layer; each parity-checked against PyTorch), q
 every preset (static ones calibrate on the train split of --data), then measures, for each
 model: file size; single-query latency as the runtime calls it (one query, unpadded, batch
 1, one thread) with tokenization and for the model alone; batch-64 throughput; accuracy on
-the template test split and the human dev set (drop in points against fp32). Ratios are
-against the reference recipe (``matmul``: dynamic INT8 of the MatMuls, on the dynamo graph)
-and against fp32, from the same run.
+the template test split and the human dev set (drop in points against fp32); fidelity to
+fp32 on the validation split (argmax agreement and mean KL, steadier than accuracy drops of
+a few rows). Ratios are against the reference recipe (``matmul``: dynamic INT8 of the
+MatMuls, on the dynamo graph) and against fp32, from the same run.
 
 Timing alternates the models in small rounds: each round runs every model on the same 8
 queries, one model after the other, in an order shuffled each round (seeded), so that no
@@ -15,7 +16,8 @@ model always follows the same one (fp32 evicts everything from the caches); p50/
 rounds. "cold p50" is the first query of each model's turn, right after another model ran.
 An absolute time holds for this machine only; the ratios are the result. With --runtime-ort
 the model-alone timing is repeated under the onnxruntime sqry-nl loads (1.22, in a cached
-virtualenv), alternated the same way.
+virtualenv), alternated the same way, and each model's logits there are compared with ours
+on the dev set's queries (max |difference|; the goal is 1e-4).
 
     python bench/bench_export.py out/train/final --data out/data
     python bench/bench_export.py out/train/final --data out/data --rounds 400 --runtime-ort \\
