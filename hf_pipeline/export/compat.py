@@ -99,15 +99,17 @@ def runtime_logits(models: Mapping[str, str | Path], feeds: Sequence[Mapping[str
 
 
 def runtime_timings(models: Mapping[str, str | Path], feeds: Sequence[Mapping[str, np.ndarray]],
-                    *, rounds: int, python: Path | None = None
+                    *, rounds: int, python: Path | None = None,
+                    options: Mapping[str, Mapping[str, Any]] | None = None
                     ) -> tuple[str, dict[str, list[float]]]:
     """Single-query seconds per model (model alone, one thread, models alternated in rounds
-    over ``feeds``) under the runtime's onnxruntime; and its version."""
+    over ``feeds``) under the runtime's onnxruntime, or under ``python``'s; and its version.
+    ``options``: per model, session settings on top of the runtime's (``ort_probe.py``)."""
     python = python or runtime_python()
     with tempfile.TemporaryDirectory(prefix="ort_probe_") as tmp:
         work = Path(tmp)
         _save_feeds(feeds, work / "feeds.npz")
         result = _probe(python, {"action": "timing", "feeds": str(work / "feeds.npz"),
-                                 "rounds": rounds,
+                                 "rounds": rounds, "options": dict(options or {}),
                                  "models": {k: str(v) for k, v in models.items()}}, work)
     return result["onnxruntime"], result["seconds"]

@@ -4,7 +4,10 @@ Executed by path inside another virtualenv (``hf_pipeline.export.compat``), so i
 nothing from hf_pipeline. Usage: ``python ort_probe.py REQUEST.json RESULT.json``, where the
 request names an ``.npz`` of feeds (``{i}/{input}`` arrays) and the models, and asks for
 ``logits`` (saved to an ``.npz``: ``{model}/{i}``) or ``timing`` (single queries, one thread,
-the models alternated in shuffled rounds over the same feeds, as the bench does).
+the models alternated in shuffled rounds over the same feeds, as the bench does). Optional
+``options``: per model, session settings on top of the runtime's (``level``: a
+GraphOptimizationLevel name, ``config``: session config entries, ``attributes``:
+SessionOptions attributes), so that one file can be timed under several settings.
 """
 
 from __future__ import annotations
@@ -16,13 +19,19 @@ import time
 from typing import Any
 
 
-def _session(ort: Any, path: str) -> Any:
+def _session(ort: Any, path: str, spec: dict[str, Any] | None = None) -> Any:
+    spec = spec or {}
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel,
+                                               spec.get("level", "ORT_ENABLE_ALL"))
     options.log_severity_level = 3
+    for key, value in spec.get("config", {}).items():
+        options.add_session_config_entry(key, value)
+    for key, value in spec.get("attributes", {}).items():
+        setattr(options, key, value)
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
@@ -36,7 +45,9 @@ def main(request_path: str, result_path: str) -> int:
     count = len({key.split("/")[0] for key in data.files})
     feeds = [{key.split("/")[1]: data[key] for key in data.files if key.split("/")[0] == str(i)}
              for i in range(count)]
-    sessions = {name: _session(ort, path) for name, path in request["models"].items()}
+    specs = request.get("options", {})
+    sessions = {name: _session(ort, path, specs.get(name))
+                for name, path in request["models"].items()}
     result: dict = {"onnxruntime": ort.__version__}
     if request["action"] == "logits":
         out = {}
