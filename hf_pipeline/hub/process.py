@@ -67,6 +67,19 @@ def local_paths(output: Path) -> tuple[Path, Path, Path]:
     return output / HUB_DIR, output / CACHE_DIR / "hf_home", output / LOG_DIR / HUB_LOG
 
 
+def stop_child(process: subprocess.Popen[bytes], sig: signal.Signals, *, grace: float) -> None:
+    """Send ``sig`` to a child started with ``child_command``; SIGKILL it if it has not exited
+    within ``grace`` seconds, then wait as long again for it to be reaped."""
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=grace)
+
+
 def python_path_env() -> dict[str, str]:
     """PYTHONPATH with this package's root first, so a child imports the same hf_pipeline."""
     parts = [str(PACKAGE_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
@@ -133,14 +146,8 @@ class LocalHubProcess:
     def stop(self) -> None:
         """SIGTERM by pid, then SIGKILL if it has not exited within 10 s."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        if process is not None:
+            stop_child(process, signal.SIGTERM, grace=10)
 
     def __enter__(self) -> LocalHubProcess:
         self.start()

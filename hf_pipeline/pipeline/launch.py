@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hf_pipeline.config import to_dict
 from hf_pipeline.errors import CheckFailedError
-from hf_pipeline.hub.process import child_command, python_path_env
+from hf_pipeline.hub.process import child_command, python_path_env, stop_child
 from hf_pipeline.io import atomic_write_json
 from hf_pipeline.pipeline.logs import QUIET_ENV
 from hf_pipeline.train.config import TrainConfig
@@ -88,7 +88,7 @@ def run_training(cfg: TrainConfig, *, num_processes: int = 1,
     try:
         code = process.wait()
     except BaseException:  # Ctrl-C or an error here: the processes must not outlive us
-        _stop(process)
+        stop_child(process, signal.SIGINT, grace=30)
         raise
     if code != 0:
         raise CheckFailedError(f"training failed: `accelerate launch` exited with code {code}. "
@@ -105,13 +105,3 @@ def _stderr() -> int | None:
     except (AttributeError, OSError, ValueError):
         return None
 
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
