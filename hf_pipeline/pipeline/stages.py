@@ -357,8 +357,15 @@ def _release_run(ctx: Context, resume: bool) -> dict[str, Any]:
     from hf_pipeline.export.inspect import benchmark
     from hf_pipeline.release.assemble import build_release
     from hf_pipeline.release.layout import ONNX_FILE, TOKENIZER_FILE, VERSION_FILE
+    from hf_pipeline.release.manifest import Destination
 
-    folder = build_release(ctx.path("export"), ctx.path("release"), info=_release_info(ctx))
+    info = _release_info(ctx)
+    # Where publish-model will put it (the local Hub's port may differ by then: publish-model
+    # points the manifest at the address it actually publishes to).
+    destination = Destination.on_hub(ctx.hub.url, ctx.repo("model"), ctx.cfg.pipeline.model_tag,
+                                     info.model_version)
+    folder = build_release(ctx.path("export"), ctx.path("release"), info=info,
+                           destination=destination)
     # Single-query latency as the runtime sees it: one thread, tokenization included.
     bench = benchmark(folder / ONNX_FILE, tokenizer=folder / TOKENIZER_FILE,
                       cfg=BenchmarkConfig(threads=(1,), runs=200, batch_runs=3))
@@ -417,7 +424,8 @@ def _calibrate_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
 def _model_inputs(ctx: Context) -> dict[str, Any]:
     return {"hub": ctx.hub.identity, "repo_id": ctx.repo("model"),
             "tag": ctx.cfg.pipeline.model_tag, "private": ctx.hub.private,
-            "release": ctx.outputs["calibrate"]["checksums_sha256"]}
+            "release": ctx.outputs["calibrate"]["checksums_sha256"],
+            "weights_sha256": ctx.outputs["train"]["model_sha256"]}
 
 
 def _model_run(ctx: Context, resume: bool) -> dict[str, Any]:
@@ -425,7 +433,8 @@ def _model_run(ctx: Context, resume: bool) -> dict[str, Any]:
 
     result = publish_model(PublishModelConfig(
         release_dir=ctx.path("release"), repo_id=ctx.repo("model"),
-        tag=ctx.cfg.pipeline.model_tag, private=ctx.hub.private))
+        tag=ctx.cfg.pipeline.model_tag, private=ctx.hub.private,
+        weights_dir=ctx.path("train") / "final"))
     ctx.notes.append(f"{result.status} {result.repo_id}@{result.tag}, commit {result.commit[:12]}")
     return {"repo_id": result.repo_id, "tag": result.tag, "commit": result.commit,
             "status": result.status}

@@ -52,10 +52,12 @@ def _register_dataset(sub: argparse._SubParsersAction) -> None:
 def _register_model(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("publish-model", help="publish a release folder to a Hub model repo as "
                        "a tagged version", description="Upload the model folder (at the repo "
-                       "root, as sqry-nl loads it), its reports and reliability diagrams, and "
-                       "a model card with the measured figures; verify a fresh download of "
-                       "the commit, then tag it. Tags are never moved; identical content is a "
-                       "no-op; rerunning finishes an interrupted publish.")
+                       "root, as sqry-nl loads it), sqry's archive of it with the manifest that "
+                       "describes it, the fp32 weights for transformers, its reports and "
+                       "reliability diagrams, and a model card with the measured figures; "
+                       "verify a fresh download of the commit (the archive as sqry installs "
+                       "it), then tag it. Tags are never moved; identical content is a no-op; "
+                       "rerunning finishes an interrupted publish.")
     p.add_argument("--model", "-m", dest="release_dir", type=Path, metavar="FOLDER",
                    help="model folder from `hf-pipeline release` (then `hf-pipeline calibrate "
                    "fit`)")
@@ -64,6 +66,10 @@ def _register_model(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reports-dir", type=Path, help="calibration_report.json, "
                    "export_report.json and reliability_<set>.png (default: FOLDER.reports "
                    "beside the release folder)")
+    p.add_argument("--weights", type=Path, metavar="FOLDER",
+                   help="the trained folder the release was exported from (train's final/): "
+                   "its model.safetensors goes to the repo for transformers (default: the "
+                   "folder the export report names, checked against its hashes)")
     p.add_argument("--private", action="store_true", help="create the repo private")
     p.add_argument("--status", action="store_true",
                    help="list the published versions and untagged work on main, then exit")
@@ -100,7 +106,8 @@ def run_model(args: argparse.Namespace) -> int:
     if args.release_dir is None or args.tag is None:
         raise ConfigError("publish-model needs --model FOLDER and --tag (or --status).")
     cfg = PublishModelConfig(release_dir=args.release_dir, repo_id=args.repo_id, tag=args.tag,
-                             reports_dir=args.reports_dir, private=args.private)
+                             reports_dir=args.reports_dir, private=args.private,
+                             weights_dir=args.weights)
     result = publish_model(cfg)
     print(f"{result.status}: {result.repo_id}@{result.tag} (commit {result.commit})")
     print("files: " + ", ".join(result.files))

@@ -2,28 +2,50 @@
 
 At every tag the repo root holds the contract's files exactly as the runtime loads them, so
 ``hf download REPO --revision TAG --local-dir DIR`` gives a model folder sqry-nl accepts as it
-is; beside them, not listed in ``checksums.json`` and not read by the runtime: ``README.md``
-(the model card), the calibration and export reports, and the reliability diagrams.
+is. Beside them, not listed in ``checksums.json`` and not read by the runtime:
+
+- ``sqry-models-v<model_version>.tar.gz``, the folder as sqry's installer downloads it, and
+  ``sqry-nl-manifest.json``, the manifest sqry's maintainers compile in, whose
+  ``download_url`` is that archive at the tag on this Hub;
+- ``model.safetensors`` and ``tokenizer_config.json``, the fp32 weights the INT8 model was
+  exported from, so transformers (and the Hub's widget) load the repo too;
+- ``README.md`` (the model card), the calibration and export reports, the reliability diagrams.
+
+Before anything is read, the folder's manifest is pointed at this publish (tag and download
+address) when it records another destination: one atomic folder update, as calibrate does.
 
 A model version is those files with their hashes: the same tag holding other files is
 refused, the same files are a no-op (``hf_pipeline.publish.versions`` owns that flow). Every
 file goes up in one commit on top of the head it was compared with. Before the tag is
 created, that commit is downloaded into an empty folder and verified: ``checksums.json`` the
-way the runtime checks it, every file against the local one, and the Hub's own listing with
-``HfApi.verify_repo_checksums``. A commit that fails is never tagged.
+way the runtime checks it, every file against the local one, the Hub's own listing with
+``HfApi.verify_repo_checksums``, and the archive fetched over plain HTTP at the commit, hashed,
+extracted and checked as sqry installs it. A commit that fails is never tagged. Once tagged,
+``download_url`` itself is fetched and checked the same way.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.errors import DataFileError
-from hf_pipeline.io import read_json_object, sha256_file
+from hf_pipeline.io import sha256_file
+from hf_pipeline.publish.installer import installer_problems
 from hf_pipeline.publish.model_card import MODEL_CARD_TEMPLATE, CardFacts, render_model_card
+from hf_pipeline.publish.model_files import (
+    LocalFile,
+    LocalRelease,
+    Reports,
+    read_release,
+    read_reports,
+    sqry_files,
+    transformers_files,
+)
 from hf_pipeline.publish.versions import (
     GITATTRIBUTES,
     REPO_PATTERN,
@@ -36,8 +58,9 @@ from hf_pipeline.publish.versions import (
     version_status,
 )
 from hf_pipeline.release.folder import parse_version
-from hf_pipeline.release.layout import CHECKSUMS_FILE, ONNX_FILE, TEMPERATURE_FILE, VERSION_FILE
+from hf_pipeline.release.layout import CHECKSUMS_FILE, CONTENT_FILES, VERSION_FILE
 from hf_pipeline.release.layout import reports_dir as default_reports_dir
+from hf_pipeline.release.manifest import PUBLISHED_MANIFEST_FILE, resolve_url
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -62,9 +85,12 @@ class PublishModelConfig:
     reports_dir: Path | None = None
     private: bool = False
     card_template: Path = MODEL_CARD_TEMPLATE
+    # The trained folder (train's final/) the release was exported from: its fp32 weights go
+    # to the repo root for transformers. None = the folder the export report names.
+    weights_dir: Path | None = None
 
     def __post_init__(self) -> None:
-        for name in ("release_dir", "reports_dir", "card_template"):
+        for name in ("release_dir", "reports_dir", "card_template", "weights_dir"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
@@ -75,143 +101,6 @@ class PublishModelConfig:
     def resolved_reports_dir(self) -> Path:
         return self.reports_dir if self.reports_dir is not None \
             else default_reports_dir(self.release_dir)
-
-
-@dataclass(frozen=True)
-class LocalRelease:
-    """A verified model folder and what it says about itself."""
-
-    folder: Path
-    files: dict[str, Path]  # contract file name -> path, in the contract's order
-    version: dict[str, str]  # version.txt key=value
-    temperature: dict[str, Any]  # temperature.json, checked
-
-
-@dataclass(frozen=True)
-class Reports:
-    """The release's reports, read and checked against it."""
-
-    export: dict[str, Any]
-    calibration: dict[str, Any]
-    files: dict[str, Path]  # repo file name -> local path: both reports, then the diagrams
-    diagrams: dict[str, str]  # report set -> its reliability diagram's file name
-
-
-def read_release(folder: str | Path) -> LocalRelease:
-    """The one place this module reads a model folder: the contract's files, verified the way
-    the runtime verifies them, and what version.txt and temperature.json say.
-    The format itself is read through ``hf_pipeline.release``."""
-    from hf_pipeline.release.checksums import verify_folder
-    from hf_pipeline.release.folder import read_version
-    from hf_pipeline.release.layout import RELEASE_FILES
-    from hf_pipeline.release.temperature import read_temperature
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataFileError(folder, "no such model folder.",
-                            fix="pass the folder written by `hf-pipeline release`.")
-    missing = [name for name in RELEASE_FILES if not (folder / name).is_file()]
-    if missing:
-        raise DataFileError(folder, f"not a model folder: {', '.join(missing)} missing.",
-                            fix="pass the folder written by `hf-pipeline release` (then "
-                            "`hf-pipeline calibrate`).")
-    extra = sorted(p.name for p in folder.iterdir() if p.name not in RELEASE_FILES)
-    if extra:
-        raise DataFileError(folder, f"holds files that are not part of a model folder: "
-                            f"{', '.join(extra)}.", fix="publish the folder exactly as "
-                            "`hf-pipeline release` wrote it; reports go in the reports folder.")
-    verify_folder(folder, required=[n for n in RELEASE_FILES if n != CHECKSUMS_FILE])
-    version = read_version(folder)
-    for key in ("model_version", "base_model", "dataset_repo", "dataset_revision",
-                "training_commit"):
-        if not version.get(key):
-            raise DataFileError(folder / VERSION_FILE, f"no {key}= line.",
-                                fix="rebuild the folder with `hf-pipeline release`.")
-    return LocalRelease(folder, {name: folder / name for name in RELEASE_FILES}, version,
-                        read_temperature(folder / TEMPERATURE_FILE))
-
-
-def read_reports(folder: Path, release: LocalRelease) -> Reports:
-    """The export and calibration reports of ``release`` and its diagrams; refused when
-    missing, or when they describe another model (ONNX hash) or another calibration (T)."""
-    from hf_pipeline.export.stage import INT8_FILE
-    from hf_pipeline.release.layout import CALIBRATION_REPORT, EXPORT_REPORT
-
-    release_dir = release.folder
-    wanted = {EXPORT_REPORT: "copied from the export folder by `hf-pipeline release`",
-              CALIBRATION_REPORT: f"written by `hf-pipeline calibrate fit --model {release_dir}`"}
-    missing = [f"{name} ({how})" for name, how in wanted.items() if not (folder / name).is_file()]
-    if missing:
-        raise DataFileError(folder, "reports missing: " + ", ".join(missing) + ".",
-                            fix="put them there (a published model carries its measured "
-                            "figures), or pass --reports-dir where they are.")
-    export = read_json_object(folder / EXPORT_REPORT,
-                              fix="copy the export folder's report again.")
-    calibration = read_json_object(folder / CALIBRATION_REPORT,
-                                   fix=f"re-run `hf-pipeline calibrate fit --model {release_dir}`.")
-    gate = export.get("gate") or {}
-    if not gate.get("passed"):
-        raise DataFileError(folder / EXPORT_REPORT, "the INT8 accuracy gate "
-                            f"{'failed' if gate else 'did not run'}; a published model needs a "
-                            "passed gate.", fix="run `hf-pipeline export gate EXPORT_DIR --data "
-                            "DATASET` and rebuild the release.")
-    onnx_sha = ((export.get("files") or {}).get(INT8_FILE) or {}).get("sha256")
-    if onnx_sha != sha256_file(release.files[ONNX_FILE]):
-        raise DataFileError(folder / EXPORT_REPORT, f"describes another model: its INT8 file "
-                            f"hashes to {str(onnx_sha)[:12]}, {ONNX_FILE} of {release_dir} to "
-                            f"{sha256_file(release.files[ONNX_FILE])[:12]}.",
-                            fix="use the export report of the export this release was built "
-                            "from.")
-    t = release.temperature["temperature"]
-    if calibration.get("temperature") != t or "metrics_by_set" not in calibration:
-        raise DataFileError(folder / CALIBRATION_REPORT, f"describes another calibration: T = "
-                            f"{calibration.get('temperature')!r} there, {t!r} in "
-                            f"{release_dir / TEMPERATURE_FILE}.",
-                            fix=f"re-run `hf-pipeline calibrate fit --model {release_dir}`.")
-    sets = list(calibration.get("report_sets") or [])
-    if not sets or any(name not in calibration["metrics_by_set"] for name in sets):
-        raise DataFileError(folder / CALIBRATION_REPORT, f"report_sets {sets!r} do not name "
-                            "the sets of metrics_by_set.",
-                            fix=f"re-run `hf-pipeline calibrate fit --model {release_dir}`.")
-    # The report records where calibrate drew each set's diagram; the file name is what counts.
-    drawn = calibration.get("diagrams") or {}
-    diagrams = {name: Path(drawn.get(name) or f"reliability_{name}.png").name for name in sets}
-    absent = [file for file in diagrams.values() if not (folder / file).is_file()]
-    if absent:
-        raise DataFileError(folder, f"reliability diagrams missing: {', '.join(absent)}.",
-                            fix=f"re-run `hf-pipeline calibrate fit --model {release_dir}`, "
-                            "which draws them.")
-    files = {name: folder / name for name in (CALIBRATION_REPORT, EXPORT_REPORT,
-                                              *diagrams.values())}
-    return Reports(export, calibration, files, diagrams)
-
-
-@dataclass(frozen=True)
-class LocalFile:
-    """One file of the version, with both hashes the Hub may list (LFS sha256, git blob sha1)."""
-
-    name: str
-    data: bytes | None = None  # rendered files (the card)
-    path: Path | None = None
-    sha256: str = field(init=False)
-    git_sha1: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        import hashlib
-
-        content = self.data if self.data is not None else Path(self.path).read_bytes()
-        object.__setattr__(self, "sha256", hashlib.sha256(content).hexdigest())
-        # git's blob id, which the Hub lists for files not stored in LFS
-        blob = hashlib.sha1(f"blob {len(content)}\0".encode(), usedforsecurity=False)
-        blob.update(content)
-        object.__setattr__(self, "git_sha1", blob.hexdigest())
-
-    def matches(self, remote: Any) -> bool:
-        """Same content as a ``RepoFile`` of the Hub's tree listing."""
-        lfs = getattr(remote, "lfs", None)
-        sha256 = getattr(lfs, "sha256", None) or (lfs.get("sha256") if isinstance(lfs, dict)
-                                                  else None)
-        return sha256 == self.sha256 if sha256 else remote.blob_id == self.git_sha1
 
 
 class ModelVersion:
@@ -285,7 +174,7 @@ class ModelVersion:
             folder = Path(api.snapshot_download(self.cfg.repo_id, revision=commit,
                                                 local_dir=tmp))
             problems = [f"runtime check of {CHECKSUMS_FILE}: {p}" for p in verification_problems(
-                folder, required=[n for n in self.contract if n != CHECKSUMS_FILE])]
+                folder, required=CONTENT_FILES)]
             for name, local in self.files.items():
                 path = folder / name
                 if name == CARD_FILE:
@@ -297,16 +186,47 @@ class ModelVersion:
                                     f"the local file's is {local.sha256[:12]}...")
             hub_note, hub_problems = _hub_checksums(api, self.cfg.repo_id, commit, folder)
         problems += hub_problems
+        archive_url = resolve_url(api.endpoint, self.cfg.repo_id, commit,
+                                  self.sqry_manifest["archive"])
+        problems += [f"sqry install of {archive_url}: {p}"
+                     for p in installer_problems(archive_url, self.sqry_manifest,
+                                                 token=_token(api))]
         if problems:
             raise PublishError(
                 f"{self.cfg.repo_id} at commit {commit} failed verification after download "
                 "into an empty folder:\n" + "\n".join(f"  {p}" for p in problems)
                 + f"\nNo tag was created or moved. Fix: {VERIFY_FIX}")
-        checked = len(self.contract) - 1
-        return (f"downloaded {commit[:12]} into an empty folder: {CHECKSUMS_FILE} verifies "
-                f"({checked} files, as the runtime checks them)",
+        return (f"downloaded {commit[:12]} into an empty folder: the manifest anchors "
+                f"{CHECKSUMS_FILE}, which verifies ({len(CONTENT_FILES)} files, as today's "
+                "sqry-nl checks them)",
                 f"all {len(self.files) - 1} files equal the local ones (the card is rendered)",
-                hub_note)
+                hub_note, f"{self.sqry_manifest['archive']} at the commit, fetched over plain "
+                "HTTP: hash, extraction and both trust checks as sqry installs it")
+
+    @property
+    def sqry_manifest(self) -> dict[str, Any]:
+        """The manifest published beside the archive, as uploaded."""
+        return json.loads(self.files[PUBLISHED_MANIFEST_FILE].data or b"{}")
+
+    def check_download(self, api: HfApi) -> str:
+        """After tagging: ``download_url`` itself (the archive at the tag) fetched as sqry's
+        installer fetches it, hashed, extracted and checked. PublishError if it fails."""
+        url = self.sqry_manifest["download_url"]
+        problems = installer_problems(url, self.sqry_manifest, token=_token(api))
+        if problems:
+            raise PublishError(
+                f"{self.cfg.repo_id}@{self.cfg.tag} is tagged, but its download_url does not "
+                "install:\n" + "\n".join(f"  {p}" for p in problems) + "\nFix: check that "
+                f"{api.endpoint} serves the repo at that address (a proxy or a private repo "
+                "can stand in the way); the tag itself holds the verified files.")
+        return f"download_url {url}: installs as sqry installs it"
+
+
+def _token(api: HfApi) -> str | None:
+    """The token the client uses (its own, else the environment's or the login cache)."""
+    from huggingface_hub import get_token
+
+    return api.token if isinstance(api.token, str) else get_token()
 
 
 def _hub_checksums(api: HfApi, repo_id: str, commit: str, folder: Path
@@ -343,10 +263,12 @@ def _hub_checksums(api: HfApi, repo_id: str, commit: str, folder: Path
 
 def card_facts(cfg: PublishModelConfig, release: LocalRelease, reports: Reports,
                files: list[LocalFile]) -> CardFacts:
+    sqry_manifest = next((json.loads(f.data) for f in files
+                          if f.name == PUBLISHED_MANIFEST_FILE and f.data), {})
     return CardFacts(repo_id=cfg.repo_id, tag=cfg.tag, version=release.version,
                      temperature=release.temperature, calibration=reports.calibration,
                      export=reports.export, files={f.name: f.sha256 for f in files},
-                     diagrams=reports.diagrams)
+                     diagrams=reports.diagrams, sqry_manifest=sqry_manifest)
 
 
 def _check_hub_ids(release: LocalRelease) -> None:
@@ -382,18 +304,37 @@ def _validate_card(card: Any, template: Path) -> None:
                            "connection.") from None
 
 
-def local_version(cfg: PublishModelConfig) -> ModelVersion:
-    """Read and check everything local (release, reports), render and validate the card."""
+def point_at(cfg: PublishModelConfig, endpoint: str, release: LocalRelease) -> LocalRelease:
+    """The verified folder, its manifest recording this publish (tag, download address): an
+    atomic folder update when it records another destination."""
+    from hf_pipeline.release.checksums import read_manifest
+    from hf_pipeline.release.folder import update_folder
+    from hf_pipeline.release.manifest import Destination
+
+    destination = Destination.on_hub(endpoint, cfg.repo_id, cfg.tag,
+                                     release.version["model_version"])
+    if Destination.of(read_manifest(release.folder)) == destination:
+        return release
+    update_folder(release.folder, {}, destination=destination)
+    log.info("%s: manifest.json now records release_tag %s and download_url %s",
+             release.folder, destination.release_tag, destination.download_url)
+    return read_release(release.folder)
+
+
+def local_version(cfg: PublishModelConfig, endpoint: str) -> ModelVersion:
+    """Read and check everything local (release, reports, the trained weights), point the
+    folder's manifest at ``endpoint``, build sqry's archive, render and validate the card."""
     from huggingface_hub import ModelCard
 
-    release = read_release(cfg.release_dir)
+    release = point_at(cfg, endpoint, read_release(cfg.release_dir))
     _check_hub_ids(release)
     if release.version["model_version"] != cfg.tag.removeprefix("v"):
         log.warning("tag %s publishes model_version %s (version.txt): the runtime will report "
                     "the latter", cfg.tag, release.version["model_version"])
     reports = read_reports(cfg.resolved_reports_dir, release)
-    files = [LocalFile(name, path=path) for name, path in {**release.files,
-                                                            **reports.files}.items()]
+    files = [*(LocalFile(name, path=path) for name, path in release.files.items()),
+             *sqry_files(release.folder), *transformers_files(reports.export, cfg.weights_dir),
+             *(LocalFile(name, path=path) for name, path in reports.files.items())]
     text = render_model_card(card_facts(cfg, release, reports, files), template=cfg.card_template)
     _validate_card(ModelCard(text), cfg.card_template)
     return ModelVersion(cfg, release, [LocalFile(CARD_FILE, data=text.encode("utf-8")), *files])
@@ -405,10 +346,12 @@ def publish_model(cfg: PublishModelConfig, *, api: HfApi | None = None) -> Publi
 
     from huggingface_hub import HfApi
 
-    version = local_version(cfg)
-    result = publish_version(api or HfApi(), Target(cfg.repo_id, "model", cfg.tag,
-                                                    private=cfg.private), version)
-    return replace(result, files=tuple(version.files))
+    api = api or HfApi()
+    version = local_version(cfg, api.endpoint)
+    result = publish_version(api, Target(cfg.repo_id, "model", cfg.tag, private=cfg.private),
+                             version)
+    return replace(result, files=tuple(version.files),
+                   verification=(*result.verification, version.check_download(api)))
 
 
 def model_versions(repo_id: str, *, api: HfApi | None = None) -> dict[str, Any]:

@@ -9,12 +9,13 @@ this release is weak rather than what models are in general.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD, MAX_LENGTH
 from hf_pipeline.intents import DESCRIPTIONS, INTENTS
+from hf_pipeline.io import dumps_json
 from hf_pipeline.release.layout import (
     CHECKSUMS_FILE,
     CONFIG_FILE,
@@ -24,6 +25,7 @@ from hf_pipeline.release.layout import (
     TOKENIZER_FILE,
     VERSION_FILE,
 )
+from hf_pipeline.release.manifest import PUBLISHED_MANIFEST_FILE
 
 # The card template lives at the repo's top level (model_card/), next to dataset_card/.
 MODEL_CARD_TEMPLATE = Path(__file__).resolve().parents[2] / "model_card" / "template.md"
@@ -38,9 +40,16 @@ ROLES = {
     CONFIG_FILE: "the transformers config, `id2label` in the runtime's order",
     TEMPERATURE_FILE: "calibration: T, how it was fitted, metrics before and after",
     VERSION_FILE: "`model_version` and provenance, `key=value` lines",
-    MANIFEST_FILE: "the model version and the content files' SHA-256",
-    CHECKSUMS_FILE: "SHA-256 of the six files above, verified by the runtime",
+    MANIFEST_FILE: "today's sqry-nl manifest: model version, release, SHA-256 of the five "
+                   "files above and of `checksums.json` (the anchor)",
+    CHECKSUMS_FILE: "SHA-256 of the five content files, verified by the runtime",
+    PUBLISHED_MANIFEST_FILE: "the manifest sqry's maintainers commit as "
+                             "`sqry-nl/models/manifest.json`: the archive's SHA-256 and address",
+    "model.safetensors": "the fp32 fine-tuned weights the INT8 model was exported from "
+                         "(transformers)",
+    "tokenizer_config.json": "the tokenizer's settings (transformers)",
 }
+ARCHIVE_ROLE = "the model folder as sqry's installer downloads it (gzip tar, reproducible)"
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ class CardFacts:
     export: Mapping[str, Any]  # export_report.json
     files: Mapping[str, str]  # repo file name -> sha256, card excluded, in repo order
     diagrams: Mapping[str, str]  # report set -> diagram file name in the repo
+    sqry_manifest: Mapping[str, Any] = field(default_factory=dict)  # sqry-nl-manifest.json
 
     @property
     def report_sets(self) -> list[str]:
@@ -173,7 +183,8 @@ def _files_table(facts: CardFacts) -> list[dict[str, str]]:
              EXPORT_REPORT: "the export stage's report (parity, quantization, accuracy gate)",
              **{file: f"reliability diagram, {SET_LABELS.get(name, name)}"
                 for name, file in facts.diagrams.items()}}
-    return [{"name": name, "sha256": digest, "role": roles.get(name, "")}
+    return [{"name": name, "sha256": digest,
+             "role": roles.get(name, ARCHIVE_ROLE if name.endswith(".tar.gz") else "")}
             for name, digest in facts.files.items()]
 
 
@@ -206,6 +217,9 @@ def card_context(facts: CardFacts) -> dict[str, Any]:
         "intents": [{"id": i, "label": label, "meaning": DESCRIPTIONS[label]}
                     for i, label in enumerate(INTENTS)],
         "files": _files_table(facts),
+        "sqry_manifest_json": dumps_json(dict(facts.sqry_manifest)).rstrip("\n"),
+        "archive": facts.sqry_manifest.get("archive", ""),
+        "sqry_manifest_file": PUBLISHED_MANIFEST_FILE,
     }
 
 

@@ -37,6 +37,7 @@ from hf_pipeline.release.layout import (
     is_inside,
     reports_dir,
 )
+from hf_pipeline.release.manifest import Destination
 from hf_pipeline.release.temperature import read_temperature, uncalibrated_temperature
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,10 @@ def release_tokenizer(tokenizer_path: str | Path) -> str:
 
 def assemble(out_dir: str | Path, *, onnx_path: str | Path, tokenizer_path: str | Path,
              model_config: Mapping[str, Any], info: ReleaseInfo,
-             temperature: Mapping[str, Any] | None = None, preset: str | None = None) -> Path:
-    """Write the model folder from its parts, as one step; checksums and manifest last."""
+             temperature: Mapping[str, Any] | None = None, preset: str | None = None,
+             destination: Destination | None = None) -> Path:
+    """Write the model folder from its parts, as one step; checksums and manifest last.
+    ``destination``: where it will be published (None: unpublished, see ``manifest``)."""
     from hf_pipeline.export.onnx_export import check_graph
 
     out_dir, onnx_path = Path(out_dir).resolve(), Path(onnx_path)
@@ -70,7 +73,8 @@ def assemble(out_dir: str | Path, *, onnx_path: str | Path, tokenizer_path: str 
         atomic_write_json(staged / TEMPERATURE_FILE,
                           dict(temperature) if temperature else uncalibrated_temperature())
         atomic_write_text(staged / VERSION_FILE, version_text(info, preset=preset))
-        write_checksums(staged, model_version=info.model_version)
+        write_checksums(staged, model_version=info.model_version,
+                        destination=destination or Destination.unpublished(info.model_version))
         swap_in(staged, out_dir)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
@@ -80,7 +84,8 @@ def assemble(out_dir: str | Path, *, onnx_path: str | Path, tokenizer_path: str 
 
 
 def build_release(export_dir: str | Path, out_dir: str | Path, *, info: ReleaseInfo,
-                  temperature_file: str | Path | None = None, require_gate: bool = True) -> Path:
+                  temperature_file: str | Path | None = None, require_gate: bool = True,
+                  destination: Destination | None = None) -> Path:
     """The model folder from an export folder (``hf-pipeline export model`` output)."""
     from hf_pipeline.export.onnx_export import read_model_config
     from hf_pipeline.export.stage import INT8_FILE, REPORT_FILE, read_export_report
@@ -101,7 +106,8 @@ def build_release(export_dir: str | Path, out_dir: str | Path, *, info: ReleaseI
     out = assemble(out_dir, onnx_path=export_dir / INT8_FILE,
                    tokenizer_path=export_dir / TOKENIZER_FILE,
                    model_config=read_model_config(export_dir), info=info,
-                   temperature=temperature, preset=report.get("config", {}).get("preset"))
+                   temperature=temperature, preset=report.get("config", {}).get("preset"),
+                   destination=destination)
     atomic_write_bytes(reports_dir(out) / EXPORT_REPORT,
                        (export_dir / REPORT_FILE).read_bytes())
     return out

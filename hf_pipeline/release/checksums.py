@@ -1,9 +1,13 @@
-"""Checksums of a model folder: verified before anything in it is read, written last.
+"""Verifying a model folder before anything in it is read, as today's sqry-nl loader does
+in Custom trust (a folder the operator points at), and writing what it verifies.
 
-Like the sqry-nl runtime: ``checksums.json`` maps file name -> SHA-256 of every other file;
-a mismatch, a listed file that is missing, or a missing ``checksums.json`` refuses the folder.
-Stricter than the runtime in one way: every file a loader reads must be listed, so nothing
-it uses escapes verification.
+The order is the loader's: ``manifest.json`` must parse as its six-field record and anchor
+``checksums.json`` (``files["checksums.json"]`` is the checksums file's SHA-256); then every
+file ``checksums.json`` lists is hashed. ``checksums.json`` lists the five content files and
+neither itself nor the manifest, so the old runtime, which ignores the manifest and checks the
+listed files, loads the same folder. A mismatch, a listed file that is missing, a missing
+``checksums.json`` or an invalid manifest refuses the folder. Stricter than the runtime in one
+way: every file a loader reads must be listed, so nothing it uses escapes verification.
 """
 
 from __future__ import annotations
@@ -22,6 +26,13 @@ from hf_pipeline.release.layout import (
     MANIFEST_FILE,
     ONNX_FILE,
     TOKENIZER_FILE,
+)
+from hf_pipeline.release.manifest import (
+    FIELDS,
+    Destination,
+    anchor_problems,
+    folder_manifest,
+    manifest_problems,
 )
 
 log = logging.getLogger(__name__)
@@ -63,9 +74,30 @@ def read_checksums(folder: Path) -> dict[str, str]:
     return data
 
 
-def mismatched_files(folder: str | Path, *, required: Iterable[str] = ()) -> dict[str, str]:
-    """File name -> problem for every file of ``folder`` that fails verification (empty:
-    verified). ``required`` names files that must be listed because the caller reads them."""
+def manifest_anchor_problems(folder: str | Path) -> dict[str, str]:
+    """The loader's first step: ``manifest.json`` parses as its record and anchors
+    ``checksums.json``. File at fault -> problem (empty: it does). A folder without a
+    manifest is not a model folder to today's sqry-nl at all."""
+    folder = Path(folder)
+    path = folder / MANIFEST_FILE
+    if not path.is_file():
+        return {MANIFEST_FILE: f"{MANIFEST_FILE}: missing; today's sqry-nl does not take this "
+                "folder for a model folder"}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return {MANIFEST_FILE: f"{MANIFEST_FILE}: unreadable ({e})"}
+    problems = manifest_problems(manifest)
+    if problems:
+        return {MANIFEST_FILE: "; ".join(problems)}
+    checksums = folder / CHECKSUMS_FILE
+    return anchor_problems(manifest, sha256_file(checksums) if checksums.is_file() else None)
+
+
+def listed_file_problems(folder: str | Path, *, required: Iterable[str] = ()
+                         ) -> dict[str, str]:
+    """The per-file pass: every file ``checksums.json`` lists exists and matches, and each
+    name in ``required`` (files the caller reads) is listed. File name -> problem."""
     folder = Path(folder)
     try:
         checksums = read_checksums(folder)
@@ -85,6 +117,16 @@ def mismatched_files(folder: str | Path, *, required: Iterable[str] = ()) -> dic
             problems[name] = (f"{name}: SHA-256 mismatch ({CHECKSUMS_FILE} says "
                               f"{expected[:12]}..., the file hashes to {actual[:12]}...); it "
                               "was changed after release")
+    return problems
+
+
+def mismatched_files(folder: str | Path, *, required: Iterable[str] = ()) -> dict[str, str]:
+    """File name -> problem for every file of ``folder`` that fails verification (empty:
+    verified), in the loader's order: the manifest anchor, then the listed files.
+    ``required`` names files that must be listed because the caller reads them."""
+    problems = manifest_anchor_problems(folder)
+    for name, problem in listed_file_problems(folder, required=required).items():
+        problems.setdefault(name, problem)  # a checksums.json the anchor refused: said once
     return problems
 
 
@@ -143,22 +185,27 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     return read_json_object(path, fix="rebuild the folder with `hf-pipeline release`.")
 
 
-def write_checksums(folder: str | Path, *, model_version: str) -> dict[str, str]:
-    """Refresh manifest.json (hashes of the content files, other keys kept), then write
-    checksums.json: SHA-256 of every other file in ``folder``, read from disk. Returns it."""
+def write_checksums(folder: str | Path, *, model_version: str,
+                    destination: Destination | None = None) -> dict[str, str]:
+    """Write checksums.json (SHA-256 of the content files present, read from disk), then
+    manifest.json anchoring it. ``destination`` (tag and download address) defaults to the
+    one the folder's manifest records, else the unpublished one. Returns the checksums."""
     folder = Path(folder)
     missing = [name for name in (ONNX_FILE, TOKENIZER_FILE) if not (folder / name).is_file()]
     if missing:
         raise DataFileError(folder, f"not a model folder: {', '.join(missing)} missing.",
                             fix="build it with `hf-pipeline release`.")
-    manifest = read_manifest(folder)
-    manifest.pop("model_version", None)
-    manifest.pop("files", None)
-    files = {name: sha256_file(folder / name) for name in CONTENT_FILES
-             if (folder / name).is_file()}
-    atomic_write_json(folder / MANIFEST_FILE,
-                      {"model_version": model_version, "files": files, **manifest})
-    checksums = {p.name: sha256_file(p) for p in sorted(folder.iterdir())
-                 if p.is_file() and p.name != CHECKSUMS_FILE and not p.name.startswith(".")}
+    try:
+        previous = read_manifest(folder)
+    except DataFileError:
+        previous = {}
+    if destination is None:
+        destination = Destination.of(previous) or Destination.unpublished(model_version)
+    extra = {k: v for k, v in previous.items() if k not in FIELDS}  # the loader allows them
+    checksums = {name: sha256_file(folder / name) for name in sorted(CONTENT_FILES)
+                 if (folder / name).is_file()}
     atomic_write_json(folder / CHECKSUMS_FILE, checksums)
+    files = {**checksums, CHECKSUMS_FILE: sha256_file(folder / CHECKSUMS_FILE)}
+    atomic_write_json(folder / MANIFEST_FILE,
+                      {**extra, **folder_manifest(model_version, files, destination)})
     return checksums

@@ -28,6 +28,7 @@ from hf_pipeline.intents import ID2LABEL, INTENTS, LABEL2ID, check_label_order
 from hf_pipeline.io import read_json_object
 from hf_pipeline.release.checksums import read_manifest, write_checksums
 from hf_pipeline.release.layout import CONFIG_FILE, RELEASE_FILES, VERSION_FILE
+from hf_pipeline.release.manifest import Destination
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +221,11 @@ def swap_in(staged: Path, target: Path) -> None:
     _fsync_dir(target.parent)
 
 
-def update_folder(folder: str | Path, changes: Mapping[str, bytes]) -> Path:
-    """Replace the files named in ``changes`` and refresh manifest and checksums, as one
-    atomic step (see the module docstring)."""
+def update_folder(folder: str | Path, changes: Mapping[str, bytes], *,
+                  destination: Destination | None = None) -> Path:
+    """Replace the files named in ``changes`` and refresh manifest and checksums (with
+    ``destination``, else the one the manifest records), as one atomic step (see the module
+    docstring)."""
     folder = Path(folder).resolve()
     recover(folder)
     version = model_version(folder)
@@ -236,7 +239,7 @@ def update_folder(folder: str | Path, changes: Mapping[str, bytes]) -> Path:
                     shutil.copy2(path, staged / path.name)
         for name, data in changes.items():
             (staged / name).write_bytes(data)
-        write_checksums(staged, model_version=version)
+        write_checksums(staged, model_version=version, destination=destination)
         swap_in(staged, folder)
     except BaseException:
         with contextlib.suppress(OSError):

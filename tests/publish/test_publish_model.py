@@ -34,7 +34,8 @@ pytestmark = pytest.mark.hub
 CONTRACT = ["intent_classifier.onnx", "tokenizer.json", "config.json", "temperature.json",
             "version.txt", "manifest.json", "checksums.json"]
 BESIDE = ["README.md", "calibration_report.json", "export_report.json", "reliability_test.png",
-          "reliability_dev.png"]
+          "reliability_dev.png", "sqry-models-v1.0.0.tar.gz", "sqry-nl-manifest.json",
+          "model.safetensors", "tokenizer_config.json"]
 QUERIES = ["who calls login", "where is parse_config defined", "grep for TODO", "index status",
            "draw the call graph of Server as mermaid", "hello", ""]
 
@@ -79,10 +80,12 @@ def test_download_of_the_tag_is_a_model_folder_that_predicts_like_the_release(
     assert any("Hub checksums (HfApi.verify_repo_checksums)" in v for v in result.verification)
     folder = hf_download(hub_env, repo, "v1.0.0", tmp_path / "empty" / "model", tmp_path)
     # checksums.json lists the contract's other files only, and verifies with the extras beside.
-    assert sorted(read_checksums(folder)) == sorted(n for n in CONTRACT if n != CHECKSUMS_FILE)
+    assert sorted(read_checksums(folder)) == sorted(
+        n for n in CONTRACT if n not in (CHECKSUMS_FILE, "manifest.json"))
     assert verification_problems(folder) == []
-    for name in CONTRACT:
-        assert (folder / name).read_bytes() == (model_release / name).read_bytes(), name
+    for name in CONTRACT:  # the publish pointed the manifest at the repo: the rest is as built
+        if name != "manifest.json":
+            assert (folder / name).read_bytes() == (model_release / name).read_bytes(), name
     assert probabilities(folder) == probabilities(model_release)
     calibration, export = reports(model_release)
     assert json.loads((folder / "calibration_report.json").read_text()) == calibration
@@ -429,7 +432,7 @@ def test_cli_publishes_reports_status_and_errors_without_the_token(
     assert done.returncode == 0, done.stderr
     first = done.stdout.splitlines()[0]
     assert first.startswith(f"published: {repo}@v1.0.0 (commit ") and len(first.split()[-1]) == 41
-    assert "\n  Hub checksums (HfApi.verify_repo_checksums): 13 files match" in done.stdout
+    assert "\n  Hub checksums (HfApi.verify_repo_checksums): 17 files match" in done.stdout
     status = cli("publish-model", "--repo-id", repo, "--status")
     assert json.loads(status.stdout)["tags"]["v1.0.0"]["model_version"] == "1.0.0"
     bad = cli("publish-model", "--model", str(model_release), "--repo-id", repo, "--tag", "1.0")

@@ -19,6 +19,7 @@ from hf_pipeline.release.assemble import assemble, build_release
 from hf_pipeline.release.checksums import verification_problems, write_checksums
 from hf_pipeline.release.folder import ReleaseInfo, model_version
 from hf_pipeline.release.layout import CONTENT_FILES, RELEASE_FILES
+from hf_pipeline.release.manifest import Destination
 from hf_pipeline.release.temperature import read_temperature
 
 INFO = ReleaseInfo(model_version="1.2.0", dataset_repo="acme/sqry-intents",
@@ -47,19 +48,33 @@ def test_exactly_the_contract_files(release: Path) -> None:
         "version.txt", "checksums.json", "manifest.json"])
 
 
-def test_checksums_cover_every_other_file_from_disk(release: Path) -> None:
+def test_checksums_cover_the_content_files_from_disk(release: Path) -> None:
+    # Neither itself nor the manifest: the manifest anchors it, so no circle.
     checksums = json.loads((release / "checksums.json").read_text())
-    others = sorted(p.name for p in release.iterdir() if p.name != "checksums.json")
-    assert sorted(checksums) == others
+    assert sorted(checksums) == sorted(CONTENT_FILES)
     for name, digest in checksums.items():
         assert digest == sha256_file(release / name)
         assert digest == digest.lower() and len(digest) == 64
 
 
-def test_manifest(release: Path) -> None:
+def test_manifest_has_the_loaders_six_fields_and_anchors_the_checksums(release: Path) -> None:
     manifest = json.loads((release / "manifest.json").read_text())
-    assert manifest["model_version"] == "1.2.0"
-    assert manifest["files"] == {n: sha256_file(release / n) for n in CONTENT_FILES}
+    assert manifest == {
+        "model_version": "1.2.0", "release_tag": "v1.2.0",
+        "archive": "sqry-models-v1.2.0.tar.gz", "sha256": "", "download_url": "",
+        "files": {n: sha256_file(release / n) for n in sorted([*CONTENT_FILES,
+                                                               "checksums.json"])}}
+
+
+def test_a_release_with_a_destination_records_it(gated_export: Path, tmp_path: Path) -> None:
+    destination = Destination.on_hub("http://hub.test/", "acme/intents", "v1.2.0", "1.2.0")
+    out = build_release(gated_export, tmp_path / "model", info=INFO, destination=destination)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["release_tag"], manifest["download_url"]) == (
+        "v1.2.0", "http://hub.test/acme/intents/resolve/v1.2.0/sqry-models-v1.2.0.tar.gz")
+    # A refresh (calibrate) keeps the destination the folder records.
+    write_checksums(out, model_version="1.2.0")
+    assert json.loads((out / "manifest.json").read_text()) == manifest
 
 
 def test_the_onnx_is_the_int8_model(release: Path, gated_export: Path) -> None:
@@ -109,9 +124,9 @@ def test_write_checksums_after_calibration(release: Path, tmp_path: Path) -> Non
     assert after == json.loads((folder / "checksums.json").read_text())
     assert after["temperature.json"] == sha256_file(folder / "temperature.json")
     assert after["temperature.json"] != before["temperature.json"]
-    assert after["manifest.json"] == sha256_file(folder / "manifest.json")
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["files"]["temperature.json"] == after["temperature.json"]
+    assert manifest["files"]["checksums.json"] == sha256_file(folder / "checksums.json")
     assert manifest["model_version"] == "1.2.0"
     assert after["intent_classifier.onnx"] == before["intent_classifier.onnx"]
 
