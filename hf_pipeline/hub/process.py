@@ -1,4 +1,5 @@
-"""The local Hub as a background process: ``hf-pipeline hub serve`` on a free port.
+"""The local Hub as a background process: ``hf-pipeline hub serve`` on a free port (the last
+one again while it is free).
 
 ``LocalHubProcess(data_dir, log_file).start()`` starts the server in a subprocess with a
 write token generated for this start (handed over in the environment, never in argv, files
@@ -25,6 +26,7 @@ from types import TracebackType
 from hf_pipeline.errors import HubError
 from hf_pipeline.hub.cli import TOKEN_ENV
 from hf_pipeline.hub.clients import use_hub
+from hf_pipeline.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +108,41 @@ class LocalHubProcess:
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
 
+    @property
+    def port_file(self) -> Path:
+        """``<data dir>.port`` beside the data: the port of the last start, tried first, so
+        the addresses published on this Hub (a model's download_url) stay valid across
+        restarts while that port is free."""
+        return self.data_dir.with_name(f"{self.data_dir.name}.port")
+
+    def _port(self) -> int:
+        """The remembered port when it is free now, else 0 (any free port)."""
+        import socket
+
+        try:
+            port = int(self.port_file.read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            return 0
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return 0
+        return port
+
     def start(self, *, timeout: float = 60.0) -> str:
+        port = self._port()
+        try:
+            self.url = self._start(port, timeout)
+        except HubError:
+            if not port:
+                raise
+            self.url = self._start(0, timeout)  # taken in between: any free port
+        with contextlib.suppress(OSError):
+            atomic_write_text(self.port_file, self.url.rsplit(":", 1)[1] + "\n")
+        return self.url
+
+    def _start(self, port: int, timeout: float) -> str:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
             offset = log.tell()
@@ -115,14 +151,13 @@ class LocalHubProcess:
             log.flush()
             # -vv: the server logs every request at debug level (downloads included).
             cmd = child_command("hf_pipeline", [*(["-vv"] if self.verbose else []), "hub",
-                                                "serve", "--port", "0",
+                                                "serve", "--port", str(port),
                                                 "--data-dir", str(self.data_dir)])
             env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
             env |= {TOKEN_ENV: self.token, "PYTHONUNBUFFERED": "1", **python_path_env()}
             self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
                                             stderr=subprocess.STDOUT, env=env)
-        self.url = self._wait_ready(offset, timeout)
-        return self.url
+        return self._wait_ready(offset, timeout)
 
     def _wait_ready(self, offset: int, timeout: float) -> str:
         assert self.process is not None

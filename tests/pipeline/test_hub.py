@@ -120,3 +120,21 @@ def test_a_server_that_cannot_start_says_where_its_log_is(tmp_path: Path) -> Non
     with pytest.raises(HubError, match="did not start") as info:
         LocalHubProcess(tmp_path / "hub", tmp_path / "hub.log").start(timeout=20)
     assert str(tmp_path / "hub.log") in str(info.value)
+
+
+def test_a_restarted_local_hub_keeps_its_port_while_it_is_free(tmp_path: Path) -> None:
+    # What the local Hub publishes (a model's download_url) names its address: a restart
+    # over the same data comes back on the same port, and on another when that one is taken.
+    import socket
+
+    hub = LocalHubProcess(tmp_path / "hub", tmp_path / "hub.log")
+    first = hub.start()
+    hub.stop()
+    assert (tmp_path / "hub.port").read_text() == first.rsplit(":", 1)[1] + "\n"
+    assert hub.start() == first
+    hub.stop()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", int(first.rsplit(":", 1)[1])))
+        other = hub.start()
+        hub.stop()
+    assert other != first and other.startswith("http://127.0.0.1:")
