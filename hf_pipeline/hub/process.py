@@ -124,6 +124,7 @@ class LocalHubProcess:
         except (OSError, ValueError):
             return 0
         with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:

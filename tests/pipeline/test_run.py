@@ -154,7 +154,7 @@ def test_what_was_published(completed: Life) -> None:
     out = completed.out
     state = completed.state()
     with local_hub(out / "hub", hf_home=out.parent / "check_home",
-                   log_file=out.parent / "check.log"):
+                   log_file=out.parent / "check.log") as server:
         api = HfApi()
         dataset_tags = {t.name: t.target_commit for t in
                         api.list_repo_refs(DATASET, repo_type="dataset").tags}
@@ -175,6 +175,21 @@ def test_what_was_published(completed: Life) -> None:
         released = IntentClassifier.from_dir(out / "release")
         for a, b in zip(hub_model.predict(QUERIES), released.predict(QUERIES), strict=True):
             assert a.to_dict() == b.to_dict()
+
+        # For today's sqry: the archive and its manifest beside the folder; the restarted
+        # Hub (same port) serves the archive at the download_url the folder records.
+        from hf_pipeline.publish.installer import installer_problems
+
+        files = set(api.list_repo_files(MODEL, revision="v0.1.0"))
+        assert {"sqry-models-v0.1.0.tar.gz", "sqry-nl-manifest.json", "model.safetensors",
+                "tokenizer_config.json", "manifest.json"} <= files
+        manifest = json.loads(Path(api.hf_hub_download(MODEL, "sqry-nl-manifest.json",
+                                                       revision="v0.1.0")).read_text())
+        folder = json.loads((out / "release" / "manifest.json").read_text())
+        assert manifest == {**folder, "sha256": manifest["sha256"]}
+        assert manifest["download_url"] == (f"{server.url}/{MODEL}/resolve/v0.1.0/"
+                                            "sqry-models-v0.1.0.tar.gz")
+        assert installer_problems(manifest["download_url"], manifest, token=server.token) == []
 
 
 def _classify_like_the_release(url: str, out: Path) -> None:
