@@ -25,7 +25,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "hf_pipeline.io", "hf_pipeline.config", "hf_pipeline.provenance", "hf_pipeline.imports",
      "hf_pipeline.hub_client"),
     # The model folder's format: read by the runtime, written by release and calibrate.
-    ("hf_pipeline.release", "hf_pipeline.release.layout", "hf_pipeline.release.checksums",
+    ("hf_pipeline.release", "hf_pipeline.release.layout", "hf_pipeline.release.manifest",
+     "hf_pipeline.release.checksums", "hf_pipeline.release.archive",
      "hf_pipeline.release.temperature", "hf_pipeline.release.folder",
      "hf_pipeline.release.int8"),
     ("hf_pipeline.runtime",),
