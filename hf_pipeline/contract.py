@@ -1,7 +1,7 @@
 """Facts every stage shares: the runtime's contract and the pipeline's own fixed choices.
 
 Labels and their order live in ``hf_pipeline.intents``; the model folder's file names and
-format belong to ``hf_pipeline.release``. Everything else that more than one stage relies on
+format belong to ``hf_pipeline.model_folder``. Everything else that more than one stage relies on
 lives here, once, so training, export, calibration and inference cannot drift apart.
 """
 

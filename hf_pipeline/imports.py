@@ -8,15 +8,15 @@ layers with it, and the Space build copies the runtime's import closure with it.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
 from pathlib import Path
 
 PACKAGE = "hf_pipeline"
-# The pipeline's stages and composition modules (relative to PACKAGE): what the runtime (and
-# a Space built from its closure) must never import.
+# The pipeline's stages, composition modules and the model folder's write machinery
+# (relative to PACKAGE): what the runtime (and a Space built from its closure) must never
+# import.
 STAGES: tuple[str, ...] = (
-    "generate", "verify", "publish", "train", "export", "calibrate", "hub", "pipeline",
-    "data_sources", "devset", "base_model", "release.assemble", "release.cli", "cli",
+    "generate", "verify", "publish", "train", "export", "release", "calibrate", "hub",
+    "pipeline", "data_sources", "devset", "base_model", "model_folder.update", "cli",
     "__main__")
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -76,18 +76,3 @@ def external_imports(path: Path, module: str, package: str = PACKAGE) -> set[str
     return {name.split(".")[0] for name in imports_of(path, module)
             if name and name.split(".")[0] != package}
 
-
-def closure(roots: Iterable[str], graph: dict[str, set[str]]) -> set[str]:
-    """Every module reachable from ``roots`` (each package's ``__init__`` included, since
-    importing a.b.c runs a/__init__ and a/b/__init__ first)."""
-    seen: set[str] = set()
-    todo = list(roots)
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in graph:
-            continue
-        seen.add(name)
-        parts = name.split(".")
-        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
-        todo.extend(graph[name])
-    return seen

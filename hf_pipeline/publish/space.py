@@ -274,7 +274,7 @@ def build_space_folder(out_dir: str | Path, *, model_repo: str, model_revision: 
             "reaches code a Space must not carry:\n" + "\n".join(
                 f"  {p}" for p in closure.problems) + "\nFix: the runtime must install alone: "
             "move what it needs out of the stages (into hf_pipeline.runtime or a lower layer, "
-            "such as hf_pipeline.release's format modules).")
+            "such as hf_pipeline.model_folder's format modules).")
     files = {APP_FILE: app.read_text(encoding="utf-8")}
     for name, path in closure.modules.items():
         target = Path(SPACE_PACKAGE, *name.split(".")[1:])

@@ -25,17 +25,19 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "hf_pipeline.io", "hf_pipeline.config", "hf_pipeline.provenance", "hf_pipeline.imports",
      "hf_pipeline.hub_client"),
     # The model folder's format: read by the runtime, written by release and calibrate.
-    ("hf_pipeline.release", "hf_pipeline.release.layout", "hf_pipeline.release.manifest",
-     "hf_pipeline.release.checksums", "hf_pipeline.release.archive",
-     "hf_pipeline.release.temperature", "hf_pipeline.release.folder",
-     "hf_pipeline.release.int8"),
+    ("hf_pipeline.model_folder", "hf_pipeline.model_folder.layout",
+     "hf_pipeline.model_folder.manifest", "hf_pipeline.model_folder.checksums",
+     "hf_pipeline.model_folder.archive", "hf_pipeline.model_folder.temperature",
+     "hf_pipeline.model_folder.folder", "hf_pipeline.model_folder.int8"),
+    # Writing a model folder: for the stages that write one, never the runtime's.
+    ("hf_pipeline.model_folder.update",),
     ("hf_pipeline.runtime",),
     ("hf_pipeline.data_sources", "hf_pipeline.base_model", "hf_pipeline.hub"),
     ("hf_pipeline.generate",),
     ("hf_pipeline.devset", "hf_pipeline.verify"),
     ("hf_pipeline.train",),
     ("hf_pipeline.export",),
-    ("hf_pipeline.release.assemble",),
+    ("hf_pipeline.release",),
     ("hf_pipeline.calibrate",),
     ("hf_pipeline.publish",),
     ("hf_pipeline.pipeline",),
@@ -110,9 +112,25 @@ def test_the_check_catches_an_upward_import_inside_a_function(tmp_path: Path) ->
                       "    from hf_pipeline.train.inference import TorchClassifier\n"
                       "    return TorchClassifier\n", encoding="utf-8")
     assert upward_imports(copy) == [
-        "hf_pipeline.runtime.hygiene (layer 2) -> hf_pipeline.train.inference (layer 6)"]
+        "hf_pipeline.runtime.hygiene (layer 3) -> hf_pipeline.train.inference (layer 7)"]
     assert runtime_problems(copy) == [
         "hf_pipeline.runtime.hygiene -> hf_pipeline.train.inference"]
+
+
+def test_the_runtime_may_not_import_the_write_machinery(tmp_path: Path) -> None:
+    """Reading a model folder never needs the staging/swap/renameat2 code: a runtime module
+    that imports it is caught, and so the Space never ships it."""
+    import shutil
+
+    copy = tmp_path / "hf_pipeline"
+    shutil.copytree(PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    target = copy / "runtime" / "onnx.py"
+    target.write_text(target.read_text(encoding="utf-8") + "\n\ndef _refresh(folder):\n"
+                      "    from hf_pipeline.model_folder.update import update_folder\n"
+                      "    return update_folder(folder, {})\n", encoding="utf-8")
+    assert upward_imports(copy) == []  # not a layer violation as such: the runtime rule
+    assert runtime_problems(copy) == [
+        "hf_pipeline.runtime.onnx -> hf_pipeline.model_folder.update"]
 
 
 @pytest.mark.parametrize("module", ["torch", "transformers", "datasets"])

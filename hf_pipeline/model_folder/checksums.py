@@ -19,19 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from hf_pipeline.errors import CheckFailedError, DataFileError
-from hf_pipeline.io import atomic_write_json, read_json_object, sha256_file
-from hf_pipeline.release.layout import (
+from hf_pipeline.io import read_json_object, sha256_file
+from hf_pipeline.model_folder.layout import (
     CHECKSUMS_FILE,
     CONTENT_FILES,
     MANIFEST_FILE,
-    ONNX_FILE,
-    TOKENIZER_FILE,
 )
-from hf_pipeline.release.manifest import (
-    FIELDS,
-    Destination,
+from hf_pipeline.model_folder.manifest import (
     anchor_problems,
-    folder_manifest,
     manifest_problems,
 )
 
@@ -183,29 +178,3 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     return read_json_object(path, fix="rebuild the folder with `hf-pipeline release`.")
-
-
-def write_checksums(folder: str | Path, *, model_version: str,
-                    destination: Destination | None = None) -> dict[str, str]:
-    """Write checksums.json (SHA-256 of the content files present, read from disk), then
-    manifest.json anchoring it. ``destination`` (tag and download address) defaults to the
-    one the folder's manifest records, else the unpublished one. Returns the checksums."""
-    folder = Path(folder)
-    missing = [name for name in (ONNX_FILE, TOKENIZER_FILE) if not (folder / name).is_file()]
-    if missing:
-        raise DataFileError(folder, f"not a model folder: {', '.join(missing)} missing.",
-                            fix="build it with `hf-pipeline release`.")
-    try:
-        previous = read_manifest(folder)
-    except DataFileError:
-        previous = {}
-    if destination is None:
-        destination = Destination.of(previous) or Destination.unpublished(model_version)
-    extra = {k: v for k, v in previous.items() if k not in FIELDS}  # the loader allows them
-    checksums = {name: sha256_file(folder / name) for name in sorted(CONTENT_FILES)
-                 if (folder / name).is_file()}
-    atomic_write_json(folder / CHECKSUMS_FILE, checksums)
-    files = {**checksums, CHECKSUMS_FILE: sha256_file(folder / CHECKSUMS_FILE)}
-    atomic_write_json(folder / MANIFEST_FILE,
-                      {**extra, **folder_manifest(model_version, files, destination)})
-    return checksums
