@@ -179,33 +179,16 @@ def write_report(result: CalibrationResult, report_dir: Path, *, cfg: CalibrateC
     return diagrams
 
 
-def _resumable(release_dir: Path) -> bool:
-    """True when the folder fails verification only in the files calibration itself
-    rewrites (an update interrupted by an older version, or edited by hand), and every other
-    file verifies: calibrating rewrites those three files and makes the folder whole again."""
-    from hf_pipeline.model_folder.checksums import mismatched_files, problems_outside
-    from hf_pipeline.model_folder.layout import (
-        CHECKSUMS_FILE,
-        LOADED_FILES,
-        MANIFEST_FILE,
-        TEMPERATURE_FILE,
-    )
-
-    owned = {TEMPERATURE_FILE, MANIFEST_FILE, CHECKSUMS_FILE}
-    mismatched = mismatched_files(release_dir, required=LOADED_FILES)
-    if (not mismatched or not set(mismatched) <= owned
-            or problems_outside(release_dir, owned, mismatched)):
-        return False  # verified, or damaged beyond calibration's files: from_dir decides
-    log.warning("%s: only %s fail verification, files calibration rewrites; every other file "
-                "verifies, so calibrating repairs the folder", release_dir,
-                ", ".join(sorted(mismatched)))
-    return True
-
-
 def calibrate(release_dir: str | Path, *, cfg: CalibrateConfig) -> Path:
     """Calibrate the release folder in place; returns its temperature.json."""
     from hf_pipeline.model_folder.int8 import check_int8
-    from hf_pipeline.model_folder.layout import ONNX_FILE, TEMPERATURE_FILE
+    from hf_pipeline.model_folder.layout import (
+        CHECKSUMS_FILE,
+        MANIFEST_FILE,
+        ONNX_FILE,
+        TEMPERATURE_FILE,
+    )
+    from hf_pipeline.model_folder.reader import open_release
     from hf_pipeline.model_folder.temperature import temperature_bytes
     from hf_pipeline.model_folder.update import update_folder
     from hf_pipeline.runtime.classifier import IntentClassifier
@@ -216,9 +199,12 @@ def calibrate(release_dir: str | Path, *, cfg: CalibrateConfig) -> Path:
         raise OutputError(report_dir, "is inside the model folder, whose files are fixed by "
                           "the contract.", fix="choose a --report-dir outside it (default: "
                           f"{reports_dir(release_dir)}).")
-    classifier = IntentClassifier.from_dir(release_dir, threads=cfg.threads,
-                                           batch_size=cfg.batch_size,
-                                           allow_unverified=_resumable(release_dir))
+    # Calibration rewrites temperature.json, and with it checksums.json and manifest.json: a
+    # folder broken only in those (an interrupted older update, a hand edit) is repaired.
+    release = open_release(release_dir, repairs=(TEMPERATURE_FILE, MANIFEST_FILE,
+                                                 CHECKSUMS_FILE))
+    classifier = IntentClassifier.from_release(release, threads=cfg.threads,
+                                               batch_size=cfg.batch_size)
     check_int8(release_dir / ONNX_FILE)
     text_sets, provenance = load_text_sets(cfg)
     logit_sets = run_logits(classifier, text_sets)
@@ -227,7 +213,8 @@ def calibrate(release_dir: str | Path, *, cfg: CalibrateConfig) -> Path:
     document = temperature_document(result, cfg=cfg, provenance=provenance)
     log.info("calibration:\n%s", format_table(document))
     write_report(result, report_dir, cfg=cfg, document=document)
-    update_folder(release_dir, {TEMPERATURE_FILE: temperature_bytes(document)})
+    update_folder(release_dir, {TEMPERATURE_FILE: temperature_bytes(document)},
+                  known=release.hashes)
     path = release_dir / TEMPERATURE_FILE
     log.info("wrote %s (T = %.4f) and refreshed the checksums; diagrams in %s", path,
              result.fit.temperature, report_dir)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,11 +69,26 @@ def read_checksums(folder: Path) -> dict[str, str]:
     return data
 
 
-def manifest_anchor_problems(folder: str | Path) -> dict[str, str]:
+class FileHashes:
+    """SHA-256 of a folder's files, each read at most once; ``known`` seeds hashes the
+    caller computed itself (of files it just wrote)."""
+
+    def __init__(self, folder: str | Path, known: Mapping[str, str] | None = None) -> None:
+        self.folder, self.known = Path(folder), dict(known or {})
+
+    def __call__(self, name: str) -> str:
+        if name not in self.known:
+            self.known[name] = sha256_file(self.folder / name)
+        return self.known[name]
+
+
+def manifest_anchor_problems(folder: str | Path, *, hashes: FileHashes | None = None
+                             ) -> dict[str, str]:
     """The loader's first step: ``manifest.json`` parses as its record and anchors
     ``checksums.json``. File at fault -> problem (empty: it does). A folder without a
     manifest is not a model folder to today's sqry-nl at all."""
     folder = Path(folder)
+    hashes = hashes or FileHashes(folder)
     path = folder / MANIFEST_FILE
     if not path.is_file():
         return {MANIFEST_FILE: f"{MANIFEST_FILE}: missing; today's sqry-nl does not take this "
@@ -85,15 +100,16 @@ def manifest_anchor_problems(folder: str | Path) -> dict[str, str]:
     problems = manifest_problems(manifest)
     if problems:
         return {MANIFEST_FILE: "; ".join(problems)}
-    checksums = folder / CHECKSUMS_FILE
-    return anchor_problems(manifest, sha256_file(checksums) if checksums.is_file() else None)
+    present = (folder / CHECKSUMS_FILE).is_file()
+    return anchor_problems(manifest, hashes(CHECKSUMS_FILE) if present else None)
 
 
-def listed_file_problems(folder: str | Path, *, required: Iterable[str] = ()
-                         ) -> dict[str, str]:
+def listed_file_problems(folder: str | Path, *, required: Iterable[str] = (),
+                         hashes: FileHashes | None = None) -> dict[str, str]:
     """The per-file pass: every file ``checksums.json`` lists exists and matches, and each
     name in ``required`` (files the caller reads) is listed. File name -> problem."""
     folder = Path(folder)
+    hashes = hashes or FileHashes(folder)
     try:
         checksums = read_checksums(folder)
     except ChecksumError as e:
@@ -107,7 +123,7 @@ def listed_file_problems(folder: str | Path, *, required: Iterable[str] = ()
         if not path.is_file():
             problems[name] = f"{name}: listed in {CHECKSUMS_FILE} but missing"
             continue
-        actual = sha256_file(path)
+        actual = hashes(name)
         if actual != expected.lower():
             problems[name] = (f"{name}: SHA-256 mismatch ({CHECKSUMS_FILE} says "
                               f"{expected[:12]}..., the file hashes to {actual[:12]}...); it "
@@ -115,12 +131,15 @@ def listed_file_problems(folder: str | Path, *, required: Iterable[str] = ()
     return problems
 
 
-def mismatched_files(folder: str | Path, *, required: Iterable[str] = ()) -> dict[str, str]:
+def mismatched_files(folder: str | Path, *, required: Iterable[str] = (),
+                     hashes: FileHashes | None = None) -> dict[str, str]:
     """File name -> problem for every file of ``folder`` that fails verification (empty:
     verified), in the loader's order: the manifest anchor, then the listed files.
     ``required`` names files that must be listed because the caller reads them."""
-    problems = manifest_anchor_problems(folder)
-    for name, problem in listed_file_problems(folder, required=required).items():
+    hashes = hashes or FileHashes(folder)
+    problems = manifest_anchor_problems(folder, hashes=hashes)
+    for name, problem in listed_file_problems(folder, required=required,
+                                              hashes=hashes).items():
         problems.setdefault(name, problem)  # a checksums.json the anchor refused: said once
     return problems
 
@@ -134,16 +153,35 @@ def verify_folder(folder: str | Path, *, required: Iterable[str] = (),
                   allow_unverified: bool = False) -> bool:
     """Raise ChecksumError listing every problem, unless ``allow_unverified`` (then warn).
     Returns True when the folder verified."""
+    return not problems_let_past(folder, required=required, allow_unverified=allow_unverified)
+
+
+def problems_let_past(folder: str | Path, *, required: Iterable[str] = (),
+                      allow_unverified: bool = False, repairs: Iterable[str] = (),
+                      hashes: FileHashes | None = None) -> tuple[str, ...]:
+    """Verify ``folder``; raise ChecksumError naming every failing file, unless
+    ``allow_unverified`` (then a warning), or unless every problem is confined to
+    ``repairs``, files the caller is about to rewrite, while every other file verifies
+    (against checksums.json, or the manifest where that is the broken file). Returns the
+    problems let past (empty: verified)."""
     folder = Path(folder)
-    problems = verification_problems(folder, required=required)
+    mismatched = mismatched_files(folder, required=required, hashes=hashes)
+    problems = tuple(mismatched.values())
     if not problems:
-        log.debug("%s: %s verified", folder, CHECKSUMS_FILE)
-        return True
-    if not allow_unverified:
-        raise ChecksumError(folder, problems)
-    log.warning("%s: loading an UNVERIFIED model (allow_unverified=True):\n  %s", folder,
-                "\n  ".join(problems))
-    return False
+        log.debug("%s: verified", folder)
+        return problems
+    repairs = set(repairs)
+    if repairs and set(mismatched) <= repairs and not problems_outside(folder, repairs,
+                                                                       mismatched):
+        log.warning("%s: only %s fail verification, files this command rewrites; every "
+                    "other file verifies, so it repairs the folder", folder,
+                    ", ".join(sorted(mismatched)))
+    elif allow_unverified:
+        log.warning("%s: loading an UNVERIFIED model (allow_unverified=True):\n  %s", folder,
+                    "\n  ".join(problems))
+    else:
+        raise ChecksumError(folder, list(problems))
+    return problems
 
 
 def problems_outside(folder: str | Path, owned: Iterable[str],

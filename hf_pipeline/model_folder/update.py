@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from hf_pipeline.errors import DataFileError, OutputError
-from hf_pipeline.io import atomic_write_json, sha256_file
-from hf_pipeline.model_folder.checksums import read_manifest
+from hf_pipeline.io import atomic_write_json
+from hf_pipeline.model_folder.checksums import FileHashes, read_manifest
 from hf_pipeline.model_folder.folder import model_version
 from hf_pipeline.model_folder.layout import (
     CHECKSUMS_FILE,
@@ -38,10 +38,12 @@ STAGING_INFIX, OLD_INFIX = ".staging-", ".old-"
 
 
 def write_checksums(folder: str | Path, *, model_version: str,
-                    destination: Destination | None = None) -> dict[str, str]:
+                    destination: Destination | None = None,
+                    known: Mapping[str, str] | None = None) -> dict[str, str]:
     """Write checksums.json (SHA-256 of the content files present, read from disk), then
     manifest.json anchoring it. ``destination`` (tag and download address) defaults to the
-    one the folder's manifest records, else the unpublished one. Returns the checksums."""
+    one the folder's manifest records, else the unpublished one. ``known``: hashes of content
+    files already computed (of these very bytes). Returns the checksums."""
     folder = Path(folder)
     missing = [name for name in (ONNX_FILE, TOKENIZER_FILE) if not (folder / name).is_file()]
     if missing:
@@ -54,10 +56,11 @@ def write_checksums(folder: str | Path, *, model_version: str,
     if destination is None:
         destination = Destination.of(previous) or Destination.unpublished(model_version)
     extra = {k: v for k, v in previous.items() if k not in FIELDS}  # the loader allows them
-    checksums = {name: sha256_file(folder / name) for name in sorted(CONTENT_FILES)
-                 if (folder / name).is_file()}
+    hashes = FileHashes(folder, {k: v for k, v in (known or {}).items()
+                                 if k in CONTENT_FILES})
+    checksums = {name: hashes(name) for name in sorted(CONTENT_FILES) if (folder / name).is_file()}
     atomic_write_json(folder / CHECKSUMS_FILE, checksums)
-    files = {**checksums, CHECKSUMS_FILE: sha256_file(folder / CHECKSUMS_FILE)}
+    files = {**checksums, CHECKSUMS_FILE: hashes(CHECKSUMS_FILE)}
     atomic_write_json(folder / MANIFEST_FILE,
                       {**extra, **folder_manifest(model_version, files, destination)})
     return checksums
@@ -147,10 +150,12 @@ def swap_in(staged: Path, target: Path) -> None:
 
 
 def update_folder(folder: str | Path, changes: Mapping[str, bytes], *,
-                  destination: Destination | None = None) -> Path:
+                  destination: Destination | None = None,
+                  known: Mapping[str, str] | None = None) -> Path:
     """Replace the files named in ``changes`` and refresh manifest and checksums (with
     ``destination``, else the one the manifest records), as one atomic step (see the module
-    docstring)."""
+    docstring). ``known``: hashes of the folder's files already computed (``Release.hashes``),
+    so unchanged files are not read again."""
     folder = Path(folder).resolve()
     recover(folder)
     version = model_version(folder)
@@ -164,7 +169,9 @@ def update_folder(folder: str | Path, changes: Mapping[str, bytes], *,
                     shutil.copy2(path, staged / path.name)
         for name, data in changes.items():
             (staged / name).write_bytes(data)
-        write_checksums(staged, model_version=version, destination=destination)
+        unchanged = {k: v for k, v in (known or {}).items() if k not in changes}
+        write_checksums(staged, model_version=version, destination=destination,
+                        known=unchanged)
         swap_in(staged, folder)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -181,8 +181,8 @@ class ModelVersion:
                     continue  # a tag's card may come from an earlier template; see difference
                 if not path.is_file():
                     problems.append(f"{name}: not in the download")
-                elif sha256_file(path) != local.sha256:
-                    problems.append(f"{name}: downloaded SHA-256 {sha256_file(path)[:12]}..., "
+                elif (downloaded := sha256_file(path)) != local.sha256:
+                    problems.append(f"{name}: downloaded SHA-256 {downloaded[:12]}..., "
                                     f"the local file's is {local.sha256[:12]}...")
             hub_note, hub_problems = _hub_checksums(api, self.cfg.repo_id, commit, folder)
         problems += hub_problems
@@ -307,18 +307,18 @@ def _validate_card(card: Any, template: Path) -> None:
 def point_at(cfg: PublishModelConfig, endpoint: str, release: LocalRelease) -> LocalRelease:
     """The verified folder, its manifest recording this publish (tag, download address): an
     atomic folder update when it records another destination."""
-    from hf_pipeline.model_folder.checksums import read_manifest
     from hf_pipeline.model_folder.manifest import Destination
     from hf_pipeline.model_folder.update import update_folder
 
     destination = Destination.on_hub(endpoint, cfg.repo_id, cfg.tag,
                                      release.version["model_version"])
-    if Destination.of(read_manifest(release.folder)) == destination:
+    if Destination.of(release.release.manifest) == destination:
         return release
-    update_folder(release.folder, {}, destination=destination)
+    update_folder(release.folder, {}, destination=destination, known=release.release.hashes)
     log.info("%s: manifest.json now records release_tag %s and download_url %s",
              release.folder, destination.release_tag, destination.download_url)
-    return read_release(release.folder)
+    unchanged = {name: release.release.sha256(name) for name in CONTENT_FILES}
+    return read_release(release.folder, known=unchanged)
 
 
 def local_version(cfg: PublishModelConfig, endpoint: str) -> ModelVersion:
@@ -332,7 +332,7 @@ def local_version(cfg: PublishModelConfig, endpoint: str) -> ModelVersion:
         log.warning("tag %s publishes model_version %s (version.txt): the runtime will report "
                     "the latter", cfg.tag, release.version["model_version"])
     reports = read_reports(cfg.resolved_reports_dir, release)
-    files = [*(LocalFile(name, path=path) for name, path in release.files.items()),
+    files = [*release.local_files(),
              *sqry_files(release.folder), *transformers_files(reports.export, cfg.weights_dir),
              *(LocalFile(name, path=path) for name, path in reports.files.items())]
     text = render_model_card(card_facts(cfg, release, reports, files), template=cfg.card_template)

@@ -10,7 +10,10 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from typing import Any
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.io import read_json_object, sha256_file
 from hf_pipeline.model_folder.layout import ONNX_FILE, TEMPERATURE_FILE, VERSION_FILE
+from hf_pipeline.model_folder.reader import Release
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +32,27 @@ TRANSFORMERS_FILES: tuple[str, ...] = (WEIGHTS_FILE, "tokenizer_config.json")
 
 @dataclass(frozen=True)
 class LocalRelease:
-    """A verified model folder and what it says about itself."""
+    """A verified model folder (``open_release``) with all of the contract's files."""
 
-    folder: Path
+    release: Release
     files: dict[str, Path]  # contract file name -> path, in the contract's order
-    version: dict[str, str]  # version.txt key=value
-    temperature: dict[str, Any]  # temperature.json, checked
+
+    @property
+    def folder(self) -> Path:
+        return self.release.folder
+
+    @property
+    def version(self) -> Mapping[str, str]:
+        return self.release.version
+
+    @property
+    def temperature(self) -> Mapping[str, Any]:
+        return self.release.temperature
+
+    def local_files(self) -> list[LocalFile]:
+        """The contract's files, with the hashes computed while verifying."""
+        return [LocalFile(name, path=path, known_sha256=self.release.sha256(name))
+                for name, path in self.files.items()]
 
 
 @dataclass(frozen=True)
@@ -46,14 +65,13 @@ class Reports:
     diagrams: dict[str, str]  # report set -> its reliability diagram's file name
 
 
-def read_release(folder: str | Path) -> LocalRelease:
-    """The one place this module reads a model folder: the contract's files, verified the way
-    the runtime verifies them, and what version.txt and temperature.json say.
-    The format itself is read through ``hf_pipeline.model_folder``."""
-    from hf_pipeline.model_folder.checksums import verify_folder
-    from hf_pipeline.model_folder.folder import read_version
+def read_release(folder: str | Path, *, known: Mapping[str, str] | None = None
+                 ) -> LocalRelease:
+    """The model folder through ``open_release`` (verified as today's sqry-nl does, each file
+    hashed once), with every file of the contract and no other, and a complete version.txt.
+    ``known``: hashes just computed of files this process wrote."""
     from hf_pipeline.model_folder.layout import CONTENT_FILES, RELEASE_FILES
-    from hf_pipeline.model_folder.temperature import read_temperature
+    from hf_pipeline.model_folder.reader import open_release
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -69,15 +87,14 @@ def read_release(folder: str | Path) -> LocalRelease:
         raise DataFileError(folder, f"holds files that are not part of a model folder: "
                             f"{', '.join(extra)}.", fix="publish the folder exactly as "
                             "`hf-pipeline release` wrote it; reports go in the reports folder.")
-    verify_folder(folder, required=CONTENT_FILES)
-    version = read_version(folder)
+    release = open_release(folder, required=CONTENT_FILES, known=known)
+    version = release.version
     for key in ("model_version", "base_model", "dataset_repo", "dataset_revision",
                 "training_commit"):
         if not version.get(key):
             raise DataFileError(folder / VERSION_FILE, f"no {key}= line.",
                                 fix="rebuild the folder with `hf-pipeline release`.")
-    return LocalRelease(folder, {name: folder / name for name in RELEASE_FILES}, version,
-                        read_temperature(folder / TEMPERATURE_FILE))
+    return LocalRelease(release, {name: folder / name for name in RELEASE_FILES})
 
 
 def read_reports(folder: Path, release: LocalRelease) -> Reports:
@@ -105,10 +122,10 @@ def read_reports(folder: Path, release: LocalRelease) -> Reports:
                             "passed gate.", fix="run `hf-pipeline export gate EXPORT_DIR --data "
                             "DATASET` and rebuild the release.")
     onnx_sha = ((export.get("files") or {}).get(INT8_FILE) or {}).get("sha256")
-    if onnx_sha != sha256_file(release.files[ONNX_FILE]):
+    if onnx_sha != release.release.sha256(ONNX_FILE):
         raise DataFileError(folder / EXPORT_REPORT, f"describes another model: its INT8 file "
                             f"hashes to {str(onnx_sha)[:12]}, {ONNX_FILE} of {release_dir} to "
-                            f"{sha256_file(release.files[ONNX_FILE])[:12]}.",
+                            f"{release.release.sha256(ONNX_FILE)[:12]}.",
                             fix="use the export report of the export this release was built "
                             "from.")
     t = release.temperature["temperature"]
@@ -135,25 +152,33 @@ def read_reports(folder: Path, release: LocalRelease) -> Reports:
     return Reports(export, calibration, files, diagrams)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LocalFile:
-    """One file of the version, with both hashes the Hub may list (LFS sha256, git blob sha1)."""
+    """One file of the version. Its SHA-256 (what LFS lists) is computed once, or given by
+    whoever already computed it; its git blob id (what the Hub lists for files not in LFS)
+    only when a comparison needs it."""
 
     name: str
-    data: bytes | None = None  # rendered files (the card)
+    data: bytes | None = None  # rendered files (the card, the archive)
     path: Path | None = None
-    sha256: str = field(init=False)
-    git_sha1: str = field(init=False)
+    known_sha256: str | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        import hashlib
+    def content(self) -> bytes:
+        return self.data if self.data is not None else Path(self.path).read_bytes()
 
-        content = self.data if self.data is not None else Path(self.path).read_bytes()
-        object.__setattr__(self, "sha256", hashlib.sha256(content).hexdigest())
-        # git's blob id, which the Hub lists for files not stored in LFS
-        blob = hashlib.sha1(f"blob {len(content)}\0".encode(), usedforsecurity=False)
-        blob.update(content)
-        object.__setattr__(self, "git_sha1", blob.hexdigest())
+    @functools.cached_property
+    def sha256(self) -> str:
+        if self.known_sha256 is not None:
+            return self.known_sha256
+        if self.data is not None:
+            return hashlib.sha256(self.data).hexdigest()
+        return sha256_file(self.path)
+
+    @functools.cached_property
+    def git_sha1(self) -> str:
+        from hf_pipeline.hub.server.objects import git_blob_sha1
+
+        return git_blob_sha1(self.content())
 
     def matches(self, remote: Any) -> bool:
         """Same content as a ``RepoFile`` of the Hub's tree listing."""

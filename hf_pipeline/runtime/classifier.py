@@ -20,17 +20,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD
 from hf_pipeline.errors import DataFileError, InvalidValueError
 from hf_pipeline.intents import AMBIGUOUS, INTENTS
-from hf_pipeline.model_folder.checksums import verify_folder
-from hf_pipeline.model_folder.folder import check_config, read_version
 from hf_pipeline.model_folder.layout import (
     CONFIG_FILE,
-    LOADED_FILES,
     ONNX_FILE,
-    TEMPERATURE_FILE,
     TOKENIZER_FILE,
     is_release_folder,
 )
-from hf_pipeline.model_folder.temperature import read_temperature
+from hf_pipeline.model_folder.reader import Release, open_release
 from hf_pipeline.runtime.hygiene import CleanText, clean
 
 if TYPE_CHECKING:
@@ -101,26 +97,25 @@ class IntentClassifier:
     @classmethod
     def from_dir(cls, folder: str | Path, *, allow_unverified: bool = False, threads: int = 1,
                  batch_size: int = DEFAULT_BATCH_SIZE) -> IntentClassifier:
-        """Load a release folder: checksums first, then temperature, config, one session."""
+        """Load a release folder: verified first (``open_release``), then one session."""
+        return cls.from_release(open_release(folder, allow_unverified=allow_unverified),
+                                threads=threads, batch_size=batch_size)
+
+    @classmethod
+    def from_release(cls, release: Release, *, threads: int = 1,
+                     batch_size: int = DEFAULT_BATCH_SIZE) -> IntentClassifier:
+        """The classifier of a folder ``open_release`` has read and verified."""
         from hf_pipeline.runtime.onnx import OnnxClassifier
 
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise DataFileError(folder, "no such model folder.",
-                                fix="pass the folder written by `hf-pipeline release`.")
-        verified = verify_folder(folder, allow_unverified=allow_unverified,
-                                 required=LOADED_FILES)
-        document = _temperature_document(folder)
-        check_config(folder)
-        model = OnnxClassifier(folder / ONNX_FILE, tokenizer=folder / TOKENIZER_FILE,
+        model = OnnxClassifier(release.path(ONNX_FILE), tokenizer=release.path(TOKENIZER_FILE),
                                threads=threads)
-        temperature = float(document["temperature"])
-        log.info("loaded %s (T = %g, inputs %s)", folder, temperature,
+        temperature = float(release.temperature["temperature"])
+        log.info("loaded %s (T = %g, inputs %s)", release.folder, temperature,
                  ", ".join(model.input_names))
-        classifier = cls(model, temperature=temperature, batch_size=batch_size, source=folder,
-                         verified=verified)
-        classifier.calibration = document
-        classifier.model_version = read_version(folder).get("model_version")
+        classifier = cls(model, temperature=temperature, batch_size=batch_size,
+                         source=release.folder, verified=release.verified)
+        classifier.calibration = dict(release.temperature)
+        classifier.model_version = release.version.get("model_version")
         return classifier
 
     @classmethod
@@ -197,18 +192,6 @@ def _prediction(p: np.ndarray, c: CleanText) -> Prediction:
     return Prediction(INTENTS[best], confidence,
                       {label: float(v) for label, v in zip(INTENTS, p, strict=True)},
                       tier_for(confidence), _flags(c))
-
-
-def _temperature_document(folder: Path) -> dict[str, Any]:
-    """temperature.json of a folder. A missing file means T = 1 (as the runtime, but
-    loudly); a malformed one is an error, because the runtime would silently use T = 1 and
-    every confidence would differ from what calibration measured."""
-    path = folder / TEMPERATURE_FILE
-    if not path.is_file():
-        log.warning("%s: no %s, so T = 1 (uncalibrated confidences); run `hf-pipeline "
-                    "calibrate fit` on this folder", folder, TEMPERATURE_FILE)
-        return {"temperature": 1.0}
-    return read_temperature(path)
 
 
 LoadTrained = Callable[..., "IntentClassifier"]
