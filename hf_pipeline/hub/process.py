@@ -92,6 +92,28 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_hex(20)
 
 
+def wait_listening(process: subprocess.Popen[bytes], output: Path, *, offset: int = 0,
+                   timeout: float) -> tuple[str | None, str]:
+    """Poll a server's ``output`` (from ``offset``) for its ready line: ``(url, "")`` once it
+    listens, else ``(None, why)``: it exited (with the last lines it wrote, which say why) or
+    ``timeout`` ran out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = output.read_bytes()[offset:].decode("utf-8", "replace")
+        match = READY.search(text)
+        if match:
+            return match.group(1), ""
+        code = process.poll()
+        if code is not None:
+            last = [line for line in text.splitlines()
+                    if line.strip() and not line.startswith("--- ")][-3:]
+            return None, (f"exited at start with code {code}: " + " / ".join(last)
+                          if last else f"exited at start with code {code}")
+        if time.monotonic() >= deadline:
+            return None, f"did not start within {timeout:.0f}s"
+        time.sleep(0.05)
+
+
 class LocalHubProcess:
     """One ``hf-pipeline hub serve`` subprocess over ``data_dir``, logging to ``log_file``
     (appended: one log over every start, request lines included)."""
@@ -162,19 +184,13 @@ class LocalHubProcess:
 
     def _wait_ready(self, offset: int, timeout: float) -> str:
         assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with open(self.log_file, "rb") as log:
-                log.seek(offset)
-                match = READY.search(log.read().decode("utf-8", "replace"))
-            if match:
-                return match.group(1)
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
+        url, why = wait_listening(self.process, self.log_file, offset=offset, timeout=timeout)
+        if url is not None:
+            return url
         self.stop()
-        raise HubError(f"the local Hub did not start within {timeout:.0f}s over "
-                       f"{self.data_dir}. Fix: see its log, {self.log_file}.")
+        fix = "" if "Fix: " in why else f" Fix: see its log, {self.log_file}."
+        raise HubError(f"the local Hub over {self.data_dir} {why}{fix} (log: {self.log_file})"
+                       if not fix else f"the local Hub over {self.data_dir} {why}.{fix}")
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -24,8 +24,7 @@ from hf_pipeline.publish.versions import (
     PublishError,
     PublishResult,
     Target,
-    check_repo_id,
-    check_tag,
+    check_publish_config,
     publish_version,
     version_status,
 )
@@ -53,12 +52,7 @@ class PublishDatasetConfig:
     pretty_name: str = "sqry-nl intents"
 
     def __post_init__(self) -> None:
-        for name in ("data_dir", "verification_file", "card_template"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, Path):
-                object.__setattr__(self, name, Path(value))
-        check_repo_id(self.repo_id)
-        check_tag(self.tag)
+        check_publish_config(self, ("data_dir", "verification_file", "card_template"))
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,7 @@ from hf_pipeline.publish.versions import (
     PublishError,
     PublishResult,
     Target,
-    check_repo_id,
-    check_tag,
+    check_publish_config,
     publish_version,
     version_status,
 )
@@ -90,12 +89,7 @@ class PublishModelConfig:
     weights_dir: Path | None = None
 
     def __post_init__(self) -> None:
-        for name in ("release_dir", "reports_dir", "card_template", "weights_dir"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, Path):
-                object.__setattr__(self, name, Path(value))
-        check_repo_id(self.repo_id)
-        check_tag(self.tag)
+        check_publish_config(self, ("release_dir", "reports_dir", "card_template", "weights_dir"))
 
     @property
     def resolved_reports_dir(self) -> Path:

@@ -18,6 +18,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hf_pipeline.errors import CheckFailedError, InvalidValueError
@@ -50,6 +51,17 @@ class PublishResult:
 def check_repo_id(repo_id: str) -> None:
     if not isinstance(repo_id, str) or not REPO_PATTERN.match(repo_id):
         raise InvalidValueError("repo_id", repo_id, "namespace/name")
+
+
+def check_publish_config(cfg: Any, path_fields: tuple[str, ...]) -> None:
+    """What every publish config checks on creation: its path fields become Paths, its repo
+    id and tag are well-formed (for frozen dataclasses, in ``__post_init__``)."""
+    for name in path_fields:
+        value = getattr(cfg, name)
+        if value is not None and not isinstance(value, Path):
+            object.__setattr__(cfg, name, Path(value))
+    check_repo_id(cfg.repo_id)
+    check_tag(cfg.tag)
 
 
 def check_tag(tag: str) -> None:

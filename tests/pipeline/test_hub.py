@@ -117,7 +117,8 @@ def test_a_real_hub_without_a_token_is_a_clear_error(
 
 def test_a_server_that_cannot_start_says_where_its_log_is(tmp_path: Path) -> None:
     (tmp_path / "hub").write_text("a file where the data folder should be")
-    with pytest.raises(HubError, match="did not start") as info:
+    with pytest.raises(HubError, match="exited at start with code 2: .*cannot use as the Hub "
+                       "data directory") as info:
         LocalHubProcess(tmp_path / "hub", tmp_path / "hub.log").start(timeout=20)
     assert str(tmp_path / "hub.log") in str(info.value)
 
@@ -138,3 +139,22 @@ def test_a_restarted_local_hub_keeps_its_port_while_it_is_free(tmp_path: Path) -
         other = hub.start()
         hub.stop()
     assert other != first and other.startswith("http://127.0.0.1:")
+
+
+def test_a_folder_held_by_another_server_says_so_at_once(tmp_path: Path) -> None:
+    # A demo still serving out/hub: the second start fails at once, with the server's own
+    # reason (the pid holding the folder), not a timeout.
+    first = LocalHubProcess(tmp_path / "hub", tmp_path / "hub.log")
+    first.start()
+    pid = first.pid
+    try:
+        started = time.monotonic()
+        with pytest.raises(HubError) as info:
+            LocalHubProcess(tmp_path / "hub", tmp_path / "second.log").start(timeout=60)
+        assert time.monotonic() - started < 30
+    finally:
+        first.stop()
+    message = str(info.value)
+    assert f"is in use by another local Hub server (pid {pid})" in message
+    assert "Fix: stop it" in message and "did not start within" not in message
+    assert str(tmp_path / "second.log") in message

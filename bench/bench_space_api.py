@@ -1,10 +1,10 @@
 """Latency of ``/classify`` through gradio_client: what a user of the Space's API waits.
 
-    python spaces_demo/bench_api.py --model-dir out/release      # serves app.py here
-    python spaces_demo/bench_api.py --url http://127.0.0.1:7860   # a running demo or Space
+    python bench/bench_space_api.py --model-dir out/release      # serves app.py here
+    python bench/bench_space_api.py --url http://127.0.0.1:7860   # a running demo or Space
 
 Sequential calls on one client, after a few warm-up calls; prints p50, p90 and the mean.
-Not part of the Space (the Space folder holds app.py only).
+A bench, not part of the package or the Space.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -47,7 +48,8 @@ def main() -> int:
     demo = None
     url = args.url
     if args.model_dir is not None:
-        import app
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from spaces_demo import app
 
         loaded = app.load_model(model_dir=args.model_dir)
         if loaded.error:
