@@ -37,7 +37,14 @@ from hf_pipeline.hub.server.errors import (
     revision_not_found,
 )
 from hf_pipeline.hub.server.lru import BoundedLRU
-from hf_pipeline.hub.server.objects import FileEntry, commit_sha1, iso, tree_ids, utc_now
+from hf_pipeline.hub.server.objects import (
+    Commit,
+    FileEntry,
+    commit_sha1,
+    iso,
+    tree_ids,
+    utc_now,
+)
 from hf_pipeline.hub.server.paths import validate_path, validate_ref_name
 from hf_pipeline.io import dumps_json
 
@@ -48,9 +55,6 @@ REPO_TYPES = ("model", "dataset", "space")
 RESERVED_NAMESPACES = frozenset({"api", "datasets", "spaces", "models", "lfs-objects"})
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
-# Measured with tracemalloc on parsed commits: ~300 bytes per file entry beyond its path
-# (more for LFS files); the estimate errs high.
-_ENTRY_BYTES, _COMMIT_BYTES = 360, 1024
 
 # The .gitattributes the Hub puts in the first commit of a new repo: what it sends to LFS.
 DEFAULT_GITATTRIBUTES = "".join(
@@ -90,34 +94,6 @@ class Repo:
         return cls(type=data["type"], id=data["id"], path=path, private=data["private"],
                    gated=data["gated"], sdk=data["sdk"], created_at=data["createdAt"],
                    heads=data["heads"], tags=data["tags"], pulls=data["pulls"])
-
-
-@dataclass(frozen=True)
-class Commit:
-    id: str
-    tree: str
-    parents: tuple[str, ...]
-    title: str
-    message: str
-    author: str
-    date: str
-    files: dict[str, FileEntry]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "tree": self.tree, "parents": list(self.parents),
-                "title": self.title, "message": self.message, "author": self.author,
-                "date": self.date, "files": {p: e.to_json() for p, e in self.files.items()}}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Commit:
-        return cls(id=data["id"], tree=data["tree"], parents=tuple(data["parents"]),
-                   title=data["title"], message=data["message"], author=data["author"],
-                   date=data["date"],
-                   files={p: FileEntry.from_json(e) for p, e in data["files"].items()})
-
-    def estimated_bytes(self) -> int:
-        """What this parsed commit costs in memory, roughly (for the commit cache's bound)."""
-        return _COMMIT_BYTES + sum(_ENTRY_BYTES + len(path) for path in self.files)
 
 
 @dataclass(frozen=True)
