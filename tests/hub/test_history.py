@@ -7,6 +7,7 @@ each walk loaded every ancestor whole (its full file map) and a history longer t
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import time
@@ -21,7 +22,7 @@ from hf_pipeline.hub.server.storage import Operation, RepoStore
 
 SHORT, LONG = 500, 2000
 # Linear is 4x; the margin is for timing noise on a busy machine. Before the fix this test
-# measured 32x (11 ms and 347 ms); after it, 2.9x to 3.7x.
+# measured 30x (17 ms and 500 ms); after it, 3.1x to 3.6x.
 MAX_RATIO = 5.0
 
 
@@ -43,15 +44,23 @@ def test_listing_commits_is_linear_in_the_commits_listed(
     hub = make_local_hub(prepare=prepare)
     api = HfApi(endpoint=hub.url, token=hub.token)
     best = {SHORT: float("inf"), LONG: float("inf")}
-    for _ in range(5):  # interleaved, best of 5: the ratio of two runs under the same load
-        for n in (SHORT, LONG):
-            start = time.perf_counter()
-            listed = api.list_repo_commits(repo, revision=shas[n - 1])
-            best[n] = min(best[n], time.perf_counter() - start)
-            assert [c.commit_id for c in listed] == shas[n - 1::-1]
+    # Interleaved, the best of each over ~2 s of rounds: a busy machine slows some rounds,
+    # rarely all of them. No collection in the client lands in one timing or the other.
+    gc.disable()
+    try:
+        rounds, until = 0, time.monotonic() + 2
+        while rounds < 7 or (time.monotonic() < until and rounds < 50):
+            rounds += 1
+            for n in (SHORT, LONG):
+                start = time.perf_counter()
+                listed = api.list_repo_commits(repo, revision=shas[n - 1])
+                best[n] = min(best[n], time.perf_counter() - start)
+                assert [c.commit_id for c in listed] == shas[n - 1::-1]
+    finally:
+        gc.enable()
     ratio = best[LONG] / best[SHORT]
     print(f"\nlist_repo_commits: {SHORT} commits {best[SHORT] * 1000:.1f} ms, {LONG} commits "
-          f"{best[LONG] * 1000:.1f} ms, ratio {ratio:.1f}")
+          f"{best[LONG] * 1000:.1f} ms, ratio {ratio:.1f} (best of {rounds})")
     assert ratio <= MAX_RATIO
 
 
