@@ -28,9 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Serve the Hub HTTP API subset the huggingface_hub and datasets clients use. "
         "Point them at it with HF_ENDPOINT=<url> (and HF_HUB_DISABLE_XET=1).")
     serve.add_argument("--config", type=Path, help="YAML/JSON file with any option of "
-                       "HubServerConfig: host, port, data_dir, user, max_connections, "
-                       "request_timeout, read_timeout, max_commit_mb, max_lfs_file_mb, "
-                       "commit_cache_mb... (token: prefer the environment)")
+                       "HubServerConfig: host, port, data_dir, user, max_requests, "
+                       "max_connections, idle_timeout, request_timeout, read_timeout, "
+                       "max_commit_mb, max_lfs_file_mb, commit_cache_mb... (token: prefer the "
+                       "environment)")
     serve.add_argument("--host", help="address to bind; any other than loopback needs a "
                        "token, or --allow-anonymous-writes" + help_default(HubServerConfig, "host"))
     serve.add_argument("--port", type=int, help="port; 0 picks a free one"
@@ -44,9 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     serve.add_argument("--allow-anonymous-writes", action="store_true", default=None,
                        help="serve a non-loopback --host without a token: anyone who reaches "
                        "it may write (refused otherwise)")
+    serve.add_argument("--max-requests", type=int,
+                       help="requests served at once; more get 503 (idle connections take none)"
+                       + help_default(HubServerConfig, "max_requests"))
     serve.add_argument("--max-connections", type=int,
-                       help="connections served at once; more get 503"
-                       + help_default(HubServerConfig, "max_connections"))
+                       help="connections open at once; at the cap, a new one displaces the one "
+                       "idle longest" + help_default(HubServerConfig, "max_connections"))
     serve.set_defaults(func=run_serve)
 
 
@@ -58,7 +62,7 @@ def run_serve(args: argparse.Namespace) -> int:
         "host": args.host, "port": args.port, "data_dir": args.data_dir,
         "token": args.token or os.environ.get(TOKEN_ENV) or None, "user": args.user,
         "allow_anonymous_writes": args.allow_anonymous_writes,
-        "max_connections": args.max_connections,
+        "max_requests": args.max_requests, "max_connections": args.max_connections,
     })
     stop = threading.Event()
 

@@ -36,8 +36,8 @@ def _tmp_bytes(hub: LocalHub) -> int:
 
 
 def check_integrity(data_dir: Path) -> int:
-    """Every object under its name has that hash, and every file of every commit a ref
-    reaches has its content; the number of files checked."""
+    """Every object under its name has that hash, and every commit a ref reaches has its
+    history record and the content of each of its files; the number of files checked."""
     checked = 0
     for repo_json in data_dir.glob("repos/*/*/*/repo.json"):
         repo_dir = repo_json.parent
@@ -47,7 +47,8 @@ def check_integrity(data_dir: Path) -> int:
         for obj in (repo_dir / "lfs").glob("*"):
             assert hashlib.sha256(obj.read_bytes()).hexdigest() == obj.name, obj
         for name in os.listdir(repo_dir):
-            assert name in ("repo.json", "commits", "blobs", "lfs"), f"stray {repo_dir / name}"
+            assert name in ("repo.json", "commits", "history", "blobs", "lfs"), \
+                f"stray {repo_dir / name}"
         refs = json.loads(repo_json.read_text())
         tips = [*refs["heads"].values(), *refs["tags"].values(), *refs["pulls"].values()]
         seen: set[str] = set()
@@ -57,6 +58,8 @@ def check_integrity(data_dir: Path) -> int:
                 continue
             seen.add(sha)
             commit = json.loads((repo_dir / "commits" / f"{sha}.json").read_text())
+            record = json.loads((repo_dir / "history" / f"{sha}.json").read_text())
+            assert record["parent"] == (commit["parents"] or [None])[0], sha
             for path, entry in commit["files"].items():
                 where = repo_dir / ("lfs" if entry["lfs"] else "blobs") / (
                     entry["lfs"] or entry["oid"])

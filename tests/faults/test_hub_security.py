@@ -202,4 +202,5 @@ def test_paths_that_could_escape_are_refused(hub: LocalHub, repo: str) -> None:
     assert sorted(p.name for p in hub.work_dir.iterdir()) == outside_before
     assert sorted(p.name for p in hub.data_dir.iterdir()) == ["repos", "server.lock", "tmp"]
     for repo_dir in (hub.data_dir / "repos").glob("*/*/*"):
-        assert {p.name for p in repo_dir.iterdir()} <= {"repo.json", "commits", "blobs", "lfs"}
+        assert {p.name for p in repo_dir.iterdir()} <= {"repo.json", "commits", "history",
+                                                        "blobs", "lfs"}

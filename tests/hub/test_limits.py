@@ -2,7 +2,8 @@
 
 Each test here reproduces a defect a fault-injection probe found (issue 13): an
 unauthenticated body buffered whole in memory, half-sent requests holding a thread each
-forever. Raw sockets send what no well-behaved client would; loopback only.
+forever; and (issue 24) idle connections holding the slots that requests need.
+Raw sockets send what no well-behaved client would; loopback only.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections.abc import Callable
 import pytest
 from fixtures.hub_server import LocalHub, connect, read_response, send_raw
 from huggingface_hub import HfApi, get_session
+
+from hf_pipeline.hub.server.connections import ConnectionTable
+from hf_pipeline.hub.server.errors import HubHTTPError
 
 pytestmark = pytest.mark.hub
 
@@ -104,39 +108,67 @@ def _readable(socks: list[socket.socket], wait: float) -> list[socket.socket]:
     return select.select(socks, [], [], wait)[0] if socks else []
 
 
+def _ended(sock: socket.socket) -> None:
+    """Read what the server sent until it closed (an answer, or nothing)."""
+    with contextlib.suppress(OSError):
+        while sock.recv(1 << 16):
+            pass
+
+
 def test_stalled_requests_are_bounded(make_local_hub: Callable[..., LocalHub]) -> None:
-    cap, total = 8, 40
-    hub = make_local_hub({"max_connections": cap, "request_timeout": 1, "read_timeout": 2})
+    slots, cap, total = 2, 8, 40
+    hub = make_local_hub({"max_requests": slots, "max_connections": cap, "idle_timeout": 2,
+                          "request_timeout": 2, "read_timeout": 3})
+    body = b'{"name": "stalled", "organization": "me", "type": "model"}'
+    created = send_raw(hub.url, _post_head("/api/repos/create", len(body), token=hub.token),
+                       body, timeout=15)
+    assert created.status == 200
     threads_before = hub.proc_status("Threads")
+
+    # Requests being served hold the slots: two commits whose streamed body stalls. One more
+    # request gets a 503 at once.
+    commits = []
+    for _ in range(slots):
+        sock = connect(hub.url, timeout=15)
+        sock.sendall(_post_head("/api/models/me/stalled/commit/main", 1000,
+                                token=hub.token).encode() + b"\r\n\r\n{")
+        commits.append(sock)
+    time.sleep(0.5)
+    busy = send_raw(hub.url, "GET /api/models HTTP/1.1\r\nHost: 127.0.0.1", timeout=5)
+    assert busy.status == 503 and busy.headers["retry-after"] == "1"
+
+    # Stalled connections hold no slot: silent, or stalled in their headers or small body.
+    # At most ``cap`` are open: each new one displaces the one idle longest, which ends at
+    # once, and the slots are not touched.
     socks = []
-    for i in range(total):  # half of them stall in the headers, half in the body
+    for i in range(total):
         sock = connect(hub.url, timeout=10)
-        sock.sendall(b"POST /api/validate-yaml HTTP/1.1\r\nHost: x\r\n" if i % 2 else
-                     _post_head("/api/validate-yaml", 1000).encode() + b"\r\n\r\n{")
+        if i % 3:
+            sock.sendall(b"POST /api/validate-yaml HTTP/1.1\r\nHost: x\r\n" if i % 3 == 1 else
+                         _post_head("/api/validate-yaml", 1000).encode() + b"\r\n\r\n{")
         socks.append(sock)
+    displaced: list[socket.socket] = []
+    deadline = time.monotonic() + 1.5
+    while len(displaced) < total - (cap - slots) and time.monotonic() < deadline:
+        for sock in _readable([s for s in socks if s not in displaced], 0.1):
+            _ended(sock)
+            displaced.append(sock)
+    assert len(displaced) == total - (cap - slots)
+    assert socks[-(cap - slots):] == [s for s in socks if s not in displaced]  # the newest
+    deadline = time.monotonic() + 2  # the displaced ones' threads end as they see the close
+    while hub.proc_status("Threads") - threads_before > cap and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hub.proc_status("Threads") - threads_before <= cap
 
-    # Over the cap, connections are answered 503 at once instead of getting a thread.
-    refused: list[socket.socket] = []
-    deadline = time.monotonic() + 10
-    while len(refused) < total - cap and time.monotonic() < deadline:
-        for sock in _readable([s for s in socks if s not in refused], 0.2):
-            refused.append(sock)
-            assert read_response(sock).status == 503
-    threads_held = hub.proc_status("Threads") - threads_before
-    assert len(refused) == total - cap
-    assert threads_held <= cap
-
-    # The stalled ones are cut off by the timeouts: each ends (408, or closed).
-    waiting = [s for s in socks if s not in refused]
+    # The rest, commits included, are cut off by the timeouts: each ends (408, or closed).
+    waiting = [s for s in socks + commits if s not in displaced]
     deadline = time.monotonic() + 30
     while waiting and time.monotonic() < deadline:
         for sock in _readable(waiting, 0.5):
-            with contextlib.suppress(OSError):
-                while sock.recv(1 << 16):
-                    pass
+            _ended(sock)
             waiting.remove(sock)
     assert waiting == [], f"{len(waiting)} stalled connections still open"
-    for sock in socks:
+    for sock in socks + commits:
         sock.close()
 
     assert get_session().get(f"{hub.url}/api/models").status_code == 200
@@ -144,6 +176,60 @@ def test_stalled_requests_are_bounded(make_local_hub: Callable[..., LocalHub]) -
     while hub.proc_status("Threads") > threads_before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert hub.proc_status("Threads") <= threads_before
+
+
+def test_an_idle_connection_is_closed_sooner_than_a_request_may_take(
+        make_local_hub: Callable[..., LocalHub]) -> None:
+    hub = make_local_hub({"idle_timeout": 1, "request_timeout": 5})
+    silent, kept_alive, started = (connect(hub.url, timeout=10) for _ in range(3))
+    with silent, kept_alive, started:
+        kept_alive.sendall(b"GET /api/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert read_response(kept_alive).status == 200
+        started.sendall(b"GET /api/models HTTP/1.1\r\n")  # a request under way is not idle
+        closed = []
+        deadline = time.monotonic() + 3
+        while len(closed) < 2 and time.monotonic() < deadline:
+            for sock in _readable([s for s in (silent, kept_alive) if s not in closed], 0.1):
+                assert sock.recv(1) == b""  # closed without an answer
+                closed.append(sock)
+        assert len(closed) == 2 and _readable([started], 0) == []
+        started.sendall(b"Host: 127.0.0.1\r\n\r\n")
+        assert read_response(started).status == 200
+
+
+def test_idle_connections_are_displaced_never_a_request_being_served() -> None:
+    table = ConnectionTable(max_connections=3, max_requests=1)
+    pairs = [socket.socketpair() for _ in range(5)]  # (server side, client side)
+    a, b, c, d, e = (server for server, _ in pairs)
+    try:
+        assert table.admit(a) and table.admit(b)
+        with table.slot(b):  # b is served: the only slot is taken
+            with pytest.raises(HubHTTPError) as busy, table.slot(a):
+                pass
+            assert busy.value.status == 503 and not busy.value.close
+            assert table.admit(c)  # the table is full now
+            assert table.admit(d)  # so "a", idle the longest, goes (b is being served)
+            assert pairs[0][1].recv(1) == b""  # its client sees the end
+            assert table.open == 3 and table.serving == 1
+        with pytest.raises(HubHTTPError) as displaced, table.slot(a):
+            pass
+        assert displaced.value.close
+        with table.slot(c):  # b is idle again, since after d: d goes next, not b
+            assert table.admit(e)
+        assert pairs[3][1].recv(1) == b""
+        with pytest.raises(BlockingIOError):
+            pairs[1][1].recv(1, socket.MSG_DONTWAIT)
+    finally:
+        for pair in pairs:
+            for sock in pair:
+                sock.close()
+
+    full = ConnectionTable(max_connections=1, max_requests=1)
+    one, other = socket.socketpair()
+    with one, other:
+        assert full.admit(one)
+        with full.slot(one):
+            assert not full.admit(other)  # every connection is serving: refused
 
 
 def test_expect_continue_only_for_a_body_that_will_be_read(local_hub: LocalHub) -> None:

@@ -50,7 +50,8 @@ def test_loopback_needs_no_token(host: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("option", "value"), [
-    ("max_connections", 0), ("request_timeout", 0), ("read_timeout", -1.0),
+    ("max_requests", 0), ("max_connections", 8), ("idle_timeout", 0), ("request_timeout", 0),
+    ("read_timeout", -1.0),
     ("max_commit_mb", "big"), ("commit_cache_mb", -1), ("max_lfs_file_mb", True),
 ])
 def test_limits_are_checked(option: str, value: object, tmp_path: Path) -> None:
@@ -63,3 +64,4 @@ def test_serve_help_names_the_new_options(capsys: pytest.CaptureFixture[str]) ->
         cli_main(["hub", "serve", "--help"])
     out = capsys.readouterr().out
     assert "--allow-anonymous-writes" in out and "--max-connections" in out
+    assert "--max-requests" in out

@@ -25,9 +25,9 @@ from hf_pipeline.hub.server.common import (
 )
 from hf_pipeline.hub.server.errors import HubHTTPError, bad_request, entry_not_found
 from hf_pipeline.hub.server.fields import get_int, get_list, get_str, json_object, text
-from hf_pipeline.hub.server.objects import FileEntry
+from hf_pipeline.hub.server.objects import Commit, FileEntry
 from hf_pipeline.hub.server.paths import validate_path
-from hf_pipeline.hub.server.storage import Commit, Operation, Repo
+from hf_pipeline.hub.server.storage import Operation, Repo
 from hf_pipeline.hub.server.transport import Request, Response, Route, ServerContext, route
 
 # Above this size a file goes through LFS, as on the Hub; binary files and the patterns of

@@ -28,8 +28,8 @@ from hf_pipeline.hub.server.fields import (
     query_int,
     text,
 )
-from hf_pipeline.hub.server.objects import tree_ids
-from hf_pipeline.hub.server.storage import Commit, Repo
+from hf_pipeline.hub.server.objects import Commit, tree_ids
+from hf_pipeline.hub.server.storage import Repo
 from hf_pipeline.hub.server.transport import (
     Request,
     Response,

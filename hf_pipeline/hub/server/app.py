@@ -60,9 +60,16 @@ class HubServerConfig:
     token: str | None = field(default=None, repr=False)  # never in logs or reprs
     user: str = "local-user"  # the account whoami reports, and the default namespace
     allow_anonymous_writes: bool = False  # no token on a non-loopback host: refused without it
-    max_connections: int = 64  # served at once; more get 503 at once
-    request_timeout: float = 20.0  # for a request's line, headers and JSON body (and keep-alive)
-    read_timeout: float = 60.0  # longest stall of a streamed upload or of a download
+    # Connections and time (defaults: transport.Limits). Requests served at once (more get a
+    # 503 at once; idle connections take none); connections open (at the cap a new one
+    # displaces the one idle longest); seconds for the next request to start (kept alive),
+    # then from its first byte for its line, headers and JSON body; longest stall of a
+    # streamed upload or of a download.
+    max_requests: int = Limits.max_requests
+    max_connections: int = Limits.max_connections
+    idle_timeout: float = Limits.idle_timeout
+    request_timeout: float = Limits.request_timeout
+    read_timeout: float = Limits.read_timeout
     max_commit_mb: int = 1024  # one commit payload (regular files inline, base64)
     max_lfs_file_mb: int = 50_000  # one LFS object
     commit_cache_mb: int = 32  # parsed commits kept in memory (LRU)
@@ -83,7 +90,7 @@ class HubServerConfig:
                 "is set: on any other address, anyone on the network could write",
                 fix="Set HF_PIPELINE_HUB_TOKEN (or --token) so writes need it, or pass "
                 "--allow-anonymous-writes if open writes are what you want.")
-        for name in ("max_connections", "max_commit_mb", "max_lfs_file_mb",
+        for name in ("max_requests", "max_connections", "max_commit_mb", "max_lfs_file_mb",
                      "commit_cache_commits"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -92,14 +99,19 @@ class HubServerConfig:
                 or self.commit_cache_mb < 0:
             raise InvalidValueError("commit_cache_mb", self.commit_cache_mb,
                                     "an integer >= 0 (0 = no cache)")
-        for name in ("request_timeout", "read_timeout"):
+        if self.max_connections < self.max_requests:
+            raise InvalidValueError("max_connections", self.max_connections,
+                                    f"at least max_requests ({self.max_requests}): each request "
+                                    "served holds a connection")
+        for name in ("idle_timeout", "request_timeout", "read_timeout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise InvalidValueError(name, value, "a number of seconds > 0")
 
     @property
     def limits(self) -> Limits:
-        return Limits(max_connections=self.max_connections, request_timeout=self.request_timeout,
+        return Limits(max_requests=self.max_requests, max_connections=self.max_connections,
+                      idle_timeout=self.idle_timeout, request_timeout=self.request_timeout,
                       read_timeout=self.read_timeout, max_commit_bytes=self.max_commit_mb << 20,
                       max_lfs_bytes=self.max_lfs_file_mb << 20)
 

@@ -4,9 +4,10 @@
 (``Content-Length``) so a route can refuse an oversize body from its headers alone, counts
 what a chunked body delivers against the same limit, and sends ``100 Continue`` only once a
 handler actually reads (so a client that asked for it never sends a body that is refused).
-``TimedSocketReader`` sits under the handler's ``rfile``: a deadline for the request line,
-headers and small body (a client that trickles them in cannot hold a thread), and a stall
-limit for streamed bodies and answers.
+``TimedSocketReader`` sits under the handler's ``rfile``: a wait for the next request (an idle
+connection is not kept long), a deadline for the request line, headers and small body (a
+client that trickles them in cannot hold a thread), and a stall limit for streamed bodies
+and answers.
 """
 
 from __future__ import annotations
@@ -25,28 +26,38 @@ _CHUNK_SIZE_RE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 class TimedSocketReader(io.RawIOBase):
-    """Raw reads from a socket with an overall deadline (a request) or a stall limit (streams)."""
+    """Raw reads from a socket with a wait for the next request, an overall deadline for that
+    request, or a stall limit (streams)."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.deadline: float | None = None
-        self.idle: float | None = None
+        self.stall: float | None = None
+        self._next_request: tuple[float, float] | None = None  # (idle, request) seconds
 
-    def expect_request(self, seconds: float) -> None:
-        """Whatever is read next (a request line, headers, a small body) is due within
-        ``seconds`` in all."""
-        self.deadline, self.idle = time.monotonic() + seconds, None
+    def expect_request(self, idle_seconds: float, request_seconds: float) -> None:
+        """The next request is due to start within ``idle_seconds`` (until then the connection
+        is idle), and, from its first byte, to arrive whole (line, headers, a small body)
+        within ``request_seconds``."""
+        self.deadline, self.stall = None, None
+        self._next_request = (idle_seconds, request_seconds)
 
     def expect_stream(self, stall_seconds: float) -> None:
         """From now on, no single read or write may wait longer than ``stall_seconds``."""
-        self.deadline, self.idle = None, stall_seconds
+        self.deadline, self.stall, self._next_request = None, stall_seconds, None
         self.sock.settimeout(stall_seconds)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        timeout = self.idle
+        if self._next_request is not None:
+            idle, request = self._next_request
+            self.sock.settimeout(idle)
+            got = self.sock.recv_into(buffer)
+            self._next_request, self.deadline = None, time.monotonic() + request
+            return got
+        timeout = self.stall
         if self.deadline is not None:
             left = self.deadline - time.monotonic()
             if left <= 0:

@@ -6,8 +6,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from hf_pipeline.hub.server.errors import repo_not_found
+from hf_pipeline.hub.server.history import CommitSummary
 from hf_pipeline.hub.server.objects import FileEntry
-from hf_pipeline.hub.server.storage import CommitSummary, Repo
+from hf_pipeline.hub.server.storage import Repo
 from hf_pipeline.hub.server.transport import Request, ServerContext
 
 # Path-regex pieces: {type}s in /api/ URLs, the optional type prefix of file URLs, a repo id.

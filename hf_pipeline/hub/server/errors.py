@@ -44,3 +44,10 @@ def entry_not_found(path: str, revision: str, *, commit: str | None = None) -> H
 
 def bad_request(message: str) -> HubHTTPError:
     return HubHTTPError(400, message)
+
+
+def server_busy(*, close: bool = False) -> HubHTTPError:
+    """Every request slot is taken (``max_requests``): the client should retry shortly."""
+    return HubHTTPError(503, "This local Hub is serving as many requests as it allows at once "
+                        "(max_requests); retry shortly.", headers={"Retry-After": "1"},
+                        close=close)

@@ -1,4 +1,5 @@
-"""Git-compatible object ids: blob, LFS pointer, tree and commit hashes.
+"""Git-compatible objects and their ids: file entries, commits, blob/LFS pointer/tree/commit
+hashes.
 
 The ids the server hands out are the ones git (and the Hub) would compute, so the client's
 own checks hold: ``huggingface_hub`` compares a regular file's git blob sha1 with the
@@ -13,6 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+# Measured with tracemalloc on parsed commits: ~300 bytes per file entry beyond its path
+# (more for LFS files); the estimate errs high.
+_ENTRY_BYTES, _COMMIT_BYTES = 360, 1024
 LFS_POINTER_TEMPLATE = "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
 
 
@@ -64,6 +68,36 @@ class FileEntry:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FileEntry:
         return cls(oid=data["oid"], size=int(data["size"]), lfs_sha256=data.get("lfs"))
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit as ``commits/<sha>.json`` holds it: parents, message and the full file map."""
+
+    id: str
+    tree: str
+    parents: tuple[str, ...]
+    title: str
+    message: str
+    author: str
+    date: str
+    files: dict[str, FileEntry]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "tree": self.tree, "parents": list(self.parents),
+                "title": self.title, "message": self.message, "author": self.author,
+                "date": self.date, "files": {p: e.to_json() for p, e in self.files.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Commit:
+        return cls(id=data["id"], tree=data["tree"], parents=tuple(data["parents"]),
+                   title=data["title"], message=data["message"], author=data["author"],
+                   date=data["date"],
+                   files={p: FileEntry.from_json(e) for p, e in data["files"].items()})
+
+    def estimated_bytes(self) -> int:
+        """What this parsed commit costs in memory, roughly (for the commit cache's bound)."""
+        return _COMMIT_BYTES + sum(_ENTRY_BYTES + len(path) for path in self.files)
 
 
 def tree_ids(files: Mapping[str, FileEntry]) -> dict[str, str]:

@@ -5,14 +5,16 @@ Layout (every file written atomically; objects are immutable and content-address
     <data_dir>/repos/<type>s/<namespace>/<name>/
         repo.json            settings and refs (branches, tags, pull requests)
         commits/<sha1>.json  one commit: parents, message, and the full file map
+        history/<sha1>.json  what history walks read of it (see ``history``)
         blobs/<sha1>         regular file content, by git blob id
         lfs/<sha256>         LFS object content, by sha256
 
-A commit writes its objects first, then its commit file, then ``repo.json``: the ref update
-is the single atomic step, so a commit is applied fully or not at all, and a crash leaves at
-most unreferenced objects behind. Every file is written under ``<data_dir>/tmp/`` first and
-renamed into place, so a killed server leaves no half-written object where it can be seen,
-and its leftovers are in one folder, emptied at the next start (``sweep_tmp``).
+A commit writes its objects first, then its history record and its commit file, then
+``repo.json``: the ref update is the single atomic step, so a commit is applied fully or not
+at all, and a crash leaves at most unreferenced objects behind. Every file is written under
+``<data_dir>/tmp/`` first and renamed into place, so a killed server leaves no half-written
+object where it can be seen, and its leftovers are in one folder, emptied at the next start
+(``sweep_tmp``).
 """
 
 from __future__ import annotations
@@ -36,8 +38,16 @@ from hf_pipeline.hub.server.errors import (
     repo_not_found,
     revision_not_found,
 )
+from hf_pipeline.hub.server.history import CommitSummary, HistoryIndex, last_changes
 from hf_pipeline.hub.server.lru import BoundedLRU
-from hf_pipeline.hub.server.objects import FileEntry, commit_sha1, iso, tree_ids, utc_now
+from hf_pipeline.hub.server.objects import (
+    Commit,
+    FileEntry,
+    commit_sha1,
+    iso,
+    tree_ids,
+    utc_now,
+)
 from hf_pipeline.hub.server.paths import validate_path, validate_ref_name
 from hf_pipeline.io import dumps_json
 
@@ -48,9 +58,6 @@ REPO_TYPES = ("model", "dataset", "space")
 RESERVED_NAMESPACES = frozenset({"api", "datasets", "spaces", "models", "lfs-objects"})
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
-# Measured with tracemalloc on parsed commits: ~300 bytes per file entry beyond its path
-# (more for LFS files); the estimate errs high.
-_ENTRY_BYTES, _COMMIT_BYTES = 360, 1024
 
 # The .gitattributes the Hub puts in the first commit of a new repo: what it sends to LFS.
 DEFAULT_GITATTRIBUTES = "".join(
@@ -93,49 +100,6 @@ class Repo:
 
 
 @dataclass(frozen=True)
-class Commit:
-    id: str
-    tree: str
-    parents: tuple[str, ...]
-    title: str
-    message: str
-    author: str
-    date: str
-    files: dict[str, FileEntry]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "tree": self.tree, "parents": list(self.parents),
-                "title": self.title, "message": self.message, "author": self.author,
-                "date": self.date, "files": {p: e.to_json() for p, e in self.files.items()}}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Commit:
-        return cls(id=data["id"], tree=data["tree"], parents=tuple(data["parents"]),
-                   title=data["title"], message=data["message"], author=data["author"],
-                   date=data["date"],
-                   files={p: FileEntry.from_json(e) for p, e in data["files"].items()})
-
-    def estimated_bytes(self) -> int:
-        """What this parsed commit costs in memory, roughly (for the commit cache's bound)."""
-        return _COMMIT_BYTES + sum(_ENTRY_BYTES + len(path) for path in self.files)
-
-
-@dataclass(frozen=True)
-class CommitSummary:
-    """A commit without its file map: what listings show, cheap to hold many of."""
-
-    id: str
-    title: str
-    message: str
-    author: str
-    date: str
-
-    @classmethod
-    def of(cls, commit: Commit) -> CommitSummary:
-        return cls(commit.id, commit.title, commit.message, commit.author, commit.date)
-
-
-@dataclass(frozen=True)
 class Operation:
     """One line of a commit: ``file`` (with ``data``, or its ``entry`` when the blob is
     already stored), ``lfsFile``, ``deletedFile``/``Folder``."""
@@ -152,13 +116,19 @@ class RepoStore:
     """All repositories under ``data_dir``; thread-safe (one lock serialises writes)."""
 
     def __init__(self, data_dir: Path, *, cache_commits: int = 512,
-                 cache_bytes: int = 32 << 20) -> None:
+                 cache_bytes: int = 32 << 20, cache_records: int = 20_000,
+                 cache_record_bytes: int = 8 << 20) -> None:
+        """``cache_*``: the parsed commits kept in memory (each with its file map), and the
+        history records (``history.HistoryIndex``), each bounded by a count and a size."""
         self.root = Path(data_dir)
         (self.root / "repos").mkdir(parents=True, exist_ok=True)
         (self.root / "tmp").mkdir(exist_ok=True)
         self.lock = threading.RLock()
         self.commits: BoundedLRU[Commit] = BoundedLRU(max_items=cache_commits,
                                                       max_bytes=cache_bytes)
+        self.history_index = HistoryIndex(
+            write_file=self._write_file, read_commit=self._load_commit_at, lock=self.lock,
+            max_items=cache_records, max_bytes=cache_record_bytes)
 
     def sweep_tmp(self) -> int:
         """Remove what an earlier run left in ``tmp/`` (it was killed mid-write); the count.
@@ -241,6 +211,7 @@ class RepoStore:
             repo.path.rename(trash)  # atomic: the repo is gone before the slow rmtree
             shutil.rmtree(trash, ignore_errors=True)
             self.commits.drop(lambda key: key[0] == repo.path)  # type: ignore[index]
+            self.history_index.forget(repo.path)
             log.info("deleted %s repo %s", repo_type, repo_id)
 
     def list_repos(self, repo_type: str) -> Iterator[Repo]:
@@ -251,10 +222,13 @@ class RepoStore:
 
     # -- commits and revisions -------------------------------------------------------------
     def load_commit(self, repo: Repo, sha: str) -> Commit:
-        key = (repo.path, sha)
+        return self._load_commit_at(repo.path, sha)
+
+    def _load_commit_at(self, repo_dir: Path, sha: str) -> Commit:
+        key = (repo_dir, sha)
         commit = self.commits.get(key)
         if commit is None:
-            path = repo.path / "commits" / f"{sha}.json"
+            path = repo_dir / "commits" / f"{sha}.json"
             commit = Commit.from_json(json.loads(path.read_text(encoding="utf-8")))
             self.commits.put(key, commit, commit.estimated_bytes())
         return commit
@@ -274,44 +248,15 @@ class RepoStore:
                 return self.load_commit(repo, matches[0])
         raise revision_not_found(repo.id, revision)
 
-    def iter_history(self, repo: Repo, commit: Commit) -> Iterator[Commit]:
-        """``commit`` and its first-parent ancestors, newest first, loaded one at a time: a
-        long history (each commit with its full file map) is never in memory whole."""
-        while True:
-            yield commit
-            if not commit.parents:
-                return
-            commit = self.load_commit(repo, commit.parents[0])
-
     def history(self, repo: Repo, commit: Commit) -> list[CommitSummary]:
         """What ``list_repo_commits`` shows of ``commit`` and its ancestors, newest first."""
-        return [CommitSummary.of(c) for c in self.iter_history(repo, commit)]
+        return [record.summary for record in self.history_index.walk(repo.path, commit.id)]
 
     def last_commits(self, repo: Repo, commit: Commit,
                      paths: list[str]) -> dict[str, CommitSummary]:
-        """For each path (file or folder), the oldest commit of the run of commits, ending
-        at ``commit``, in which it has its current content: the commit that last changed it."""
-        def state(c: Commit, folders: dict[str, str], path: str) -> object:
-            return c.files[path].oid if path in c.files else folders.get(path)
-
-        now_folders = tree_ids(commit.files)
-        current = {p: state(commit, now_folders, p) for p in paths}
-        found = dict.fromkeys(paths, CommitSummary.of(commit))
-        unsettled = set(paths)
-        older_commits = self.iter_history(repo, commit)
-        next(older_commits)
-        for older in older_commits:
-            if not unsettled:
-                break
-            folders = (tree_ids(older.files) if any(p not in older.files for p in unsettled)
-                       else {})
-            summary = CommitSummary.of(older)
-            for path in list(unsettled):
-                if state(older, folders, path) != current[path]:
-                    unsettled.discard(path)
-                else:
-                    found[path] = summary
-        return found
+        """For each path (file or folder), the commit, ending at ``commit``, that last changed
+        it: the oldest of the run of commits in which it has its current content."""
+        return last_changes(self.history_index.walk(repo.path, commit.id), paths)
 
     def apply_commit(self, repo_type: str, repo_id: str, revision: str, ops: list[Operation], *,
                      title: str, message: str, author: str, parent: str | None,
@@ -366,6 +311,7 @@ class RepoStore:
                           message=message)
         commit = Commit(id=sha, tree=tree, parents=tuple(parents), title=title, message=message,
                         author=author, date=iso(date), files=files)
+        self.history_index.add(repo.path, commit, base)
         self._write_file(repo.path / "commits" / f"{sha}.json",
                          dumps_json(commit.to_json()).encode())
         self.commits.put((repo.path, sha), commit, commit.estimated_bytes())

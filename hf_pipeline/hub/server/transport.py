@@ -7,10 +7,11 @@ segment until the handler unquotes it.
 What one client can make the server hold is bounded (``Limits``): a request is checked on
 its headers (route, token, announced size) before any of its body is read; bodies are capped
 per route and read in chunks (large ones are streamed by their handlers, never buffered);
-a request's line, headers and small (JSON) body must arrive within ``request_timeout``, and
-a streamed body or answer may not stall longer than ``read_timeout``; at most
-``max_connections`` connections are served at once, and the next ones get a 503 at once
-instead of a thread.
+a connection may wait ``idle_timeout`` for its next request, a request's line, headers and
+small (JSON) body must then arrive within ``request_timeout``, and a streamed body or answer
+may not stall longer than ``read_timeout``; at most ``max_requests`` requests are served at
+once (the next get a 503 at once), and at most ``max_connections`` connections are open, of
+which idle ones never keep a request out (``connections``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import logging
 import re
 import socket
 import sys
-import threading
 import traceback
 import uuid
 from collections.abc import Callable
@@ -35,7 +35,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from hf_pipeline.hub.server.body import BodyReader, TimedSocketReader
-from hf_pipeline.hub.server.errors import HubHTTPError
+from hf_pipeline.hub.server.connections import ConnectionTable
+from hf_pipeline.hub.server.errors import HubHTTPError, server_busy
 from hf_pipeline.hub.server.fields import json_object
 from hf_pipeline.hub.server.storage import RepoStore
 
@@ -51,7 +52,9 @@ _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 class Limits:
     """Bounds on what clients can make the server hold: connections, time, bytes."""
 
-    max_connections: int = 64
+    max_requests: int = 64  # served at once: a request holds a slot only once it has arrived
+    max_connections: int = 256  # open (a thread each); idle ones are displaced by new ones
+    idle_timeout: float = 10.0  # seconds a connection may wait for its next request
     request_timeout: float = 20.0  # seconds for a request (line, headers, small body) to arrive
     read_timeout: float = 60.0  # longest stall while a streamed body arrives or an answer leaves
     max_commit_bytes: int = 1 << 30  # one commit payload (streamed to disk as it arrives)
@@ -159,8 +162,7 @@ def check_write_auth(ctx: ServerContext, bearer: str | None) -> None:
             "error": f"{WRONG_TOKEN}: the token is not the one this local Hub was started with."})
 
 
-_BUSY = error_response(HubHTTPError(503, "This local Hub is serving as many connections as it "
-                                    "allows (max_connections); retry shortly."))
+_BUSY = error_response(server_busy())
 
 
 class HubHTTPServer(ThreadingHTTPServer):
@@ -176,45 +178,34 @@ class HubHTTPServer(ThreadingHTTPServer):
         self.limits = limits or Limits()
         self.ctx = ctx_factory(f"http://{host}:{port}")
         self.routes = routes
-        self._active = 0
-        self._active_lock = threading.Lock()
+        self.connections = ConnectionTable(max_connections=self.limits.max_connections,
+                                           max_requests=self.limits.max_requests)
         self._full_logged = False
 
-    @property
-    def active_connections(self) -> int:
-        return self._active
-
     def process_request(self, request: Any, client_address: Any) -> None:
-        with self._active_lock:
-            full = self._active >= self.limits.max_connections
-            if not full:
-                self._active += 1
-                self._full_logged = False
-        if full:
+        if not self.connections.admit(request):
             self._refuse(request)
             return
+        self._full_logged = False
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._release()
+            self.connections.leave(request)
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._release()
-
-    def _release(self) -> None:
-        with self._active_lock:
-            self._active -= 1
+            self.connections.leave(request)
 
     def _refuse(self, request: socket.socket) -> None:
-        """Answer 503 from the accepting thread, without blocking it, and close."""
+        """Answer 503 from the accepting thread, without blocking it, and close: every open
+        connection is serving a request."""
         if not self._full_logged:
             self._full_logged = True
-            log.warning("connection limit reached (%d): refusing new connections with 503",
-                        self.limits.max_connections)
+            log.warning("all %d connections are serving requests: refusing new connections "
+                        "with 503", self.limits.max_connections)
         try:
             request.setblocking(False)
             with contextlib.suppress(OSError):  # unread data would make the close a reset
@@ -249,8 +240,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         self._expect_continue = False
 
     def handle_one_request(self) -> None:
-        # Also bounds how long an idle keep-alive connection is kept.
-        self._raw.expect_request(self.server.limits.request_timeout)
+        limits = self.server.limits
+        self._raw.expect_request(limits.idle_timeout, limits.request_timeout)
         self._expect_continue = False
         super().handle_one_request()
 
@@ -301,25 +292,33 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         req = Request(method, url.path, {}, parse_qs(url.query), self.headers, stream,
                       bearer=self._bearer(),
                       base_url=f"http://{host}" if host else self.server.ctx.base_url)
-        try:
-            response = self._handle(req, url.path)
-        except HubHTTPError as err:
-            response = error_response(err)
-            self.close_connection = self.close_connection or err.close
-        except Exception:  # a bug here must answer 500, and tell the client nothing internal
-            incident = uuid.uuid4().hex[:8]
-            log.error("%s %s failed (incident %s):\n%s", method, url.path, incident,
-                      traceback.format_exc())
-            response = error_response(HubHTTPError(
-                500, f"Internal error in the local Hub (incident {incident}); the server log "
-                "has the details."))
-        self._raw.expect_stream(self.server.limits.read_timeout)
-        linger = self._settle_body(stream)
-        self._send(response, head=method == "HEAD")
+        # A slot from when the request has arrived whole (a streamed body is read by its
+        # handler, in the slot) until its answer is sent; not while the connection is idle.
+        with contextlib.ExitStack() as slot:
+            try:
+                handler = self._route(req, url.path)
+                slot.enter_context(self.server.connections.slot(self.connection))
+                self._raw.expect_stream(self.server.limits.read_timeout)
+                response = handler(self.server.ctx, req)
+            except HubHTTPError as err:
+                response = error_response(err)
+                self.close_connection = self.close_connection or err.close
+            except Exception:  # a bug here must answer 500, and tell the client nothing internal
+                incident = uuid.uuid4().hex[:8]
+                log.error("%s %s failed (incident %s):\n%s", method, url.path, incident,
+                          traceback.format_exc())
+                response = error_response(HubHTTPError(
+                    500, f"Internal error in the local Hub (incident {incident}); the server "
+                    "log has the details."))
+            self._raw.expect_stream(self.server.limits.read_timeout)
+            linger = self._settle_body(stream)
+            self._send(response, head=method == "HEAD")
         if linger:
             self._linger(stream)
 
-    def _handle(self, req: Request, path: str) -> Response:
+    def _route(self, req: Request, path: str) -> Handler:
+        """The handler of the request's route, once the request may go to it: authorised, and
+        its body read unless the handler streams it."""
         for r in self.server.routes:
             match = r.pattern.match(path)
             if match and req.method in r.methods:
@@ -328,8 +327,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                     check_write_auth(self.server.ctx, req.bearer)
                 if not r.stream:
                     req.body = req.body_stream(r.max_body, "request body").read_all()
-                self._raw.expect_stream(self.server.limits.read_timeout)
-                return r.handler(self.server.ctx, req)
+                return r.handler
         log.warning("unknown route: %s %s (not implemented by the local Hub)", req.method, path)
         raise HubHTTPError(404, f"Unknown route: {req.method} {path} is not implemented by "
                            "this local Hub server.")
