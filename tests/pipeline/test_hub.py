@@ -117,8 +117,8 @@ def test_a_real_hub_without_a_token_is_a_clear_error(
 
 def test_a_server_that_cannot_start_says_where_its_log_is(tmp_path: Path) -> None:
     (tmp_path / "hub").write_text("a file where the data folder should be")
-    with pytest.raises(HubError, match="exited at start with code 2: .*cannot use as the Hub "
-                       "data directory") as info:
+    with pytest.raises(HubError, match=r"exited at start with code 2: .*cannot use as the Hub "
+                       r"data directory") as info:
         LocalHubProcess(tmp_path / "hub", tmp_path / "hub.log").start(timeout=20)
     assert str(tmp_path / "hub.log") in str(info.value)
 
