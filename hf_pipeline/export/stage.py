@@ -28,14 +28,18 @@ from hf_pipeline.io import (
     check_output_dir,
     sha256_file,
 )
-from hf_pipeline.model_folder.layout import CONFIG_FILE, TOKENIZER_FILE
+from hf_pipeline.model_folder.layout import (
+    CONFIG_FILE,
+    EXPORT_REPORT,
+    FP32_FILE,
+    INT8_FILE,
+    TOKENIZER_FILE,
+)
 from hf_pipeline.provenance import library_versions
 
 log = logging.getLogger(__name__)
 
-FP32_FILE = "model.fp32.onnx"
-INT8_FILE = "model.int8.onnx"
-REPORT_FILE = "export_report.json"
+REPORT_FILE = EXPORT_REPORT
 RUN_INFO_FILE = "run_info.json"  # written by `hf-pipeline train` beside final/
 
 

@@ -1,4 +1,5 @@
-"""The model folder's file names, and where its reports live beside it."""
+"""The file names of a model folder, of the reports beside it, and of the export folder it is
+assembled from: the one place each is spelled."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ LOADED_FILES: tuple[str, ...] = (ONNX_FILE, TOKENIZER_FILE, TEMPERATURE_FILE, CO
 REPORTS_SUFFIX = ".reports"
 EXPORT_REPORT = "export_report.json"
 CALIBRATION_REPORT = "calibration_report.json"
+
+# The export folder the release is assembled from (``hf-pipeline export model``): its graphs,
+# beside its tokenizer.json, config.json and EXPORT_REPORT.
+FP32_FILE = "model.fp32.onnx"
+INT8_FILE = "model.int8.onnx"
 
 
 def reports_dir(release_dir: str | Path) -> Path:

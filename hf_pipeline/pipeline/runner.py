@@ -194,7 +194,7 @@ def _examples(ctx: Context) -> list[tuple[str, Any]]:
     from hf_pipeline.runtime import IntentClassifier
 
     try:
-        classifier = IntentClassifier.from_dir(ctx.path("release"))
+        classifier = IntentClassifier.from_dir(ctx.folder("calibrate"))
     except PipelineError as e:  # the summary is still worth printing
         log.warning("could not classify the example queries: %s", e)
         return []

@@ -27,6 +27,8 @@ from hf_pipeline.pipeline.hub import HubSession
 log = logging.getLogger(__name__)
 
 WORK_DIR = "pipeline"  # OUTPUT/pipeline: files the run writes for itself
+# Stages whose output lives in another stage's folder (calibrate updates the release).
+FOLDER_OF = {"calibrate": "release"}
 
 
 @dataclass
@@ -43,7 +45,14 @@ class Context:
         return self.cfg.pipeline.output
 
     def path(self, name: str) -> Path:
+        """Where stage ``name`` writes its output (asked by that stage only)."""
         return self.out / name
+
+    def folder(self, stage: str) -> Path:
+        """The folder stage ``stage`` returned (its outputs' "folder"); for a run state
+        written before stages returned it, where that stage writes."""
+        folder = self.outputs[stage].get("folder")
+        return Path(folder) if folder else self.path(FOLDER_OF.get(stage, stage))
 
     def repo(self, kind: str) -> str:
         p = self.cfg.pipeline
@@ -275,7 +284,8 @@ def _train_run(ctx: Context, resume: bool) -> dict[str, Any]:
             "the warnings above (an unreachable Hub falls back to a local copy).")
     ctx.notes.append(f"best epoch {metrics['best_epoch']}, {history['num_processes']} "
                      f"process(es)")
-    return {"model_sha256": sha256_file(cfg.final_dir / "model.safetensors"),
+    return {"folder": str(cfg.final_dir),
+            "model_sha256": sha256_file(cfg.final_dir / "model.safetensors"),
             "best_epoch": metrics["best_epoch"], "num_processes": history["num_processes"],
             "accuracy": {s: metrics[s]["accuracy"] for s in ("validation", "test", "dev")
                          if s in metrics},
@@ -283,8 +293,8 @@ def _train_run(ctx: Context, resume: bool) -> dict[str, Any]:
 
 
 def _train_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
-    return _same_file(ctx.path("train") / "final" / "model.safetensors",
-                      outputs.get("model_sha256"))
+    folder = Path(outputs["folder"]) if outputs.get("folder") else train_config(ctx).final_dir
+    return _same_file(folder / "model.safetensors", outputs.get("model_sha256"))
 
 
 # ----------------------------------------------------------------------------- export
@@ -314,20 +324,20 @@ def _export_run(ctx: Context, resume: bool) -> dict[str, Any]:
                                       splits=("test", "train") if static else ("test",),
                                       dev_set=_dev_set(ctx))
     train = sets.pop("train", None)
-    out = export_model(ctx.path("train") / "final", ctx.path("export"), cfg=ctx.cfg.export,
+    out = export_model(ctx.folder("train"), ctx.path("export"), cfg=ctx.cfg.export,
                        eval_sets=sets, data_provenance=provenance,
                        calibration_texts=list(train[0]) if train else None)
     gate = read_export_report(out)["gate"]
     drops = ", ".join(f"{s['name']} {s['drop_points']:+.2f}" for s in gate.get("sets") or [])
     ctx.notes.append(f"INT8 gate passed (drop in points: {drops})")
-    return {"int8_sha256": sha256_file(out / INT8_FILE),
+    return {"folder": str(out), "int8_sha256": sha256_file(out / INT8_FILE),
             "int8_bytes": (out / INT8_FILE).stat().st_size, "gate_passed": bool(gate["passed"])}
 
 
 def _export_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
     from hf_pipeline.export.stage import INT8_FILE, read_export_report
 
-    folder = ctx.path("export")
+    folder = Path(outputs.get("folder") or ctx.path("export"))
     if not _same_file(folder / INT8_FILE, outputs.get("int8_sha256")):
         return False
     return bool((read_export_report(folder).get("gate") or {}).get("passed"))
@@ -364,14 +374,14 @@ def _release_run(ctx: Context, resume: bool) -> dict[str, Any]:
     # points the manifest at the address it actually publishes to).
     destination = Destination.on_hub(ctx.hub.url, ctx.repo("model"), ctx.cfg.pipeline.model_tag,
                                      info.model_version)
-    folder = build_release(ctx.path("export"), ctx.path("release"), info=info,
+    folder = build_release(ctx.folder("export"), ctx.path("release"), info=info,
                            destination=destination)
     # Single-query latency as the runtime sees it: one thread, tokenization included.
     bench = benchmark(folder / ONNX_FILE, tokenizer=folder / TOKENIZER_FILE,
                       cfg=BenchmarkConfig(threads=(1,), runs=200, batch_runs=3))
     p50 = bench.p50(threads=1, tokenization=True)
     ctx.notes.append(f"{bench.size_bytes / 1e6:.1f} MB, p50 {p50:.2f} ms")
-    return {"onnx_sha256": sha256_file(folder / ONNX_FILE),
+    return {"folder": str(folder), "onnx_sha256": sha256_file(folder / ONNX_FILE),
             "version_sha256": sha256_file(folder / VERSION_FILE),
             "size_bytes": bench.size_bytes, "p50_ms": p50,
             "p50_model_ms": bench.p50(threads=1, tokenization=False)}
@@ -380,7 +390,7 @@ def _release_run(ctx: Context, resume: bool) -> dict[str, Any]:
 def _release_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
     from hf_pipeline.model_folder.layout import ONNX_FILE, VERSION_FILE
 
-    folder = ctx.path("release")
+    folder = Path(outputs.get("folder") or ctx.path("release"))
     return (_same_file(folder / ONNX_FILE, outputs.get("onnx_sha256"))
             and _same_file(folder / VERSION_FILE, outputs.get("version_sha256")))
 
@@ -404,19 +414,22 @@ def _calibrate_run(ctx: Context, resume: bool) -> dict[str, Any]:
     from hf_pipeline.model_folder.layout import CHECKSUMS_FILE
     from hf_pipeline.model_folder.temperature import read_temperature
 
-    document = read_temperature(calibrate(ctx.path("release"), cfg=_calibrate_config(ctx)))
+    folder = ctx.folder("release")
+    document = read_temperature(calibrate(folder, cfg=_calibrate_config(ctx)))
     metrics = {name: {"samples": m["after"]["samples"], "accuracy": m["after"]["accuracy"],
                       "ece_before": m["before"]["ece"], "ece_after": m["after"]["ece"]}
                for name, m in document["metrics_by_set"].items()}
     ctx.notes.append(f"T = {document['temperature']:.3f}")
-    return {"checksums_sha256": sha256_file(ctx.path("release") / CHECKSUMS_FILE),
+    return {"folder": str(folder),
+            "checksums_sha256": sha256_file(folder / CHECKSUMS_FILE),
             "temperature": document["temperature"], "metrics": metrics}
 
 
 def _calibrate_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
     from hf_pipeline.model_folder.layout import CHECKSUMS_FILE
 
-    return _same_file(ctx.path("release") / CHECKSUMS_FILE, outputs.get("checksums_sha256"))
+    folder = Path(outputs["folder"]) if outputs.get("folder") else ctx.folder("release")
+    return _same_file(folder / CHECKSUMS_FILE, outputs.get("checksums_sha256"))
 
 
 # ----------------------------------------------------------------------------- publish-model
@@ -432,9 +445,9 @@ def _model_run(ctx: Context, resume: bool) -> dict[str, Any]:
     from hf_pipeline.publish import PublishModelConfig, publish_model
 
     result = publish_model(PublishModelConfig(
-        release_dir=ctx.path("release"), repo_id=ctx.repo("model"),
+        release_dir=ctx.folder("calibrate"), repo_id=ctx.repo("model"),
         tag=ctx.cfg.pipeline.model_tag, private=ctx.hub.private,
-        weights_dir=ctx.path("train") / "final"))
+        weights_dir=ctx.folder("train")))
     ctx.notes.append(f"{result.status} {result.repo_id}@{result.tag}, commit {result.commit[:12]}")
     return {"repo_id": result.repo_id, "tag": result.tag, "commit": result.commit,
             "status": result.status}

@@ -192,7 +192,7 @@ def card_context(facts: CardFacts) -> dict[str, Any]:
     """Every template variable, from ``facts`` only."""
     import yaml
 
-    from hf_pipeline.export.stage import INT8_FILE
+    from hf_pipeline.model_folder.layout import INT8_FILE
 
     version, cfg = facts.version, facts.export.get("config") or {}
     index_yaml = yaml.safe_dump({"model-index": model_index(facts)}, sort_keys=False,

@@ -100,8 +100,7 @@ def read_release(folder: str | Path, *, known: Mapping[str, str] | None = None
 def read_reports(folder: Path, release: LocalRelease) -> Reports:
     """The export and calibration reports of ``release`` and its diagrams; refused when
     missing, or when they describe another model (ONNX hash) or another calibration (T)."""
-    from hf_pipeline.export.stage import INT8_FILE
-    from hf_pipeline.model_folder.layout import CALIBRATION_REPORT, EXPORT_REPORT
+    from hf_pipeline.model_folder.layout import CALIBRATION_REPORT, EXPORT_REPORT, INT8_FILE
 
     release_dir = release.folder
     wanted = {EXPORT_REPORT: "copied from the export folder by `hf-pipeline release`",
@@ -194,7 +193,7 @@ def transformers_files(export: dict[str, Any], weights_dir: Path | None) -> list
     """The trained folder's fp32 weights and tokenizer config, for transformers. They must be
     the ones the release was exported from: each hash equals the export report's input hash.
     ``weights_dir`` None: the folder the export report names (``model_dir``)."""
-    from hf_pipeline.export.stage import REPORT_FILE
+    from hf_pipeline.model_folder.layout import EXPORT_REPORT as REPORT_FILE
 
     recorded = export.get("model_dir")
     folder = weights_dir if weights_dir is not None else Path(recorded) if recorded else None
