@@ -86,12 +86,7 @@ class SpaceCard:
 
 def space_app() -> Path:
     """spaces_demo/app.py of the checkout this package runs from, else the installed copy
-    (``hf_pipeline.assets``). The checkout comes first because an editable install shared
-    by several checkouts (git worktrees) maps the assets to one of them, and the app must be
-    the one that goes with the runtime being copied."""
-    checkout = PACKAGE_DIR.parent / "spaces_demo" / APP_FILE
-    if checkout.is_file():
-        return checkout
+    (``hf_pipeline.assets``): the app must be the one that goes with the runtime copied."""
     from hf_pipeline.assets import asset_dir
 
     return asset_dir("spaces_demo") / APP_FILE
