@@ -148,6 +148,6 @@ def _serve(port: int) -> Any:
         model = result.outputs["publish-model"]
         print(f"serving the demo of {model['repo_id']}@{model['tag']} on "
               f"http://127.0.0.1:{port} (Ctrl-C stops it and the Hub)", flush=True)
-        load_app(space_app()).main(["--model-repo", model["repo_id"], "--model-revision",
-                                    model["tag"], "--host", "127.0.0.1", "--port", str(port)])
+        load_app(space_app()).main(["--model", f"{model['repo_id']}@{model['tag']}",
+                                    "--host", "127.0.0.1", "--port", str(port)])
     return serve

@@ -101,16 +101,12 @@ def _demo(args: argparse.Namespace) -> int:
     from hf_pipeline.publish.space import space_app
     from hf_pipeline.runtime.classifier import is_hub_spec
 
-    if is_hub_spec(args.model):  # the same NAMESPACE/NAME@REVISION as `predict --model`
-        repo, _, revision = args.model.partition("@")
-        model = ["--model-repo", repo, "--model-revision", revision]
-    elif Path(args.model).is_dir():
-        model = ["--model-dir", args.model]
-    else:
+    # The same NAMESPACE/NAME@REVISION as `predict --model`; app.py parses it too.
+    if not is_hub_spec(args.model) and not Path(args.model).is_dir():
         raise ConfigError(f"{args.model!r} is neither a folder nor a model repo at a revision. "
                           "Fix: pass a release folder, or NAMESPACE/NAME@TAG (e.g. "
                           "me/sqry-nl-intent@v1.0.0).")
-    return load_app(space_app()).main([*model, *serve])
+    return load_app(space_app()).main(["--model", args.model, *serve])
 
 
 def load_app(app_file: Path) -> ModuleType:
