@@ -70,7 +70,7 @@ def test_unknown_config_key_is_refused(capsys: pytest.CaptureFixture, tmp_path: 
     assert rc == 2 and "unknown option(s) samples_per_intnet" in err
 
 
-@pytest.mark.parametrize("command", ["generate", "verify"])
+@pytest.mark.parametrize("command", ["generate", "review"])
 def test_help_is_available(command: str, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as e:
         main([command, "--help"])
@@ -88,8 +88,8 @@ def test_generate_review_apply_round_trip(tmp_path: Path, capsys: pytest.Capture
     new_label = next(i for i in INTENTS if i != first["intent"])
     answers = tmp_path / "answers.txt"
     answers.write_text(f"n {new_label}\n" + "y\n" * (len(samples) - 1))
-    assert main(["verify", str(review), "--answers", str(answers)]) == 0
-    assert main(["verify", str(review), "--apply", str(out)]) == 0
+    assert main(["review", str(review), "--answers", str(answers)]) == 0
+    assert main(["review", str(review), "--apply", str(out)]) == 0
     capsys.readouterr()
     meta = json.loads((out / "dataset.json").read_text())["metadata"]["verification"]
     assert meta["checked"] == len(samples) == 48 and meta["incorrect"] == 1
