@@ -1,7 +1,7 @@
 """The sqry-nl intent classifier demo (Gradio 6): one query, a batch, and what the model is.
 
 The same file runs in three places: the Hugging Face Space (next to ``sqry_nl_runtime/``,
-generated from ``hf_pipeline.runtime`` by ``hf-pipeline publish-space``, and
+generated from ``hf_pipeline.runtime`` by ``hf-pipeline space publish``, and
 ``space_config.json``, which names the model repo and revision), ``hf-pipeline demo``, and
 the tests, which call ``build_demo`` over any classifier. The model is loaded with the
 runtime's own ``IntentClassifier`` (checksums verified), so a query is cleaned, tokenized,
@@ -368,7 +368,7 @@ def launch_options() -> dict[str, Any]:
 # ----------------------------------------------------------------------------- main
 
 def space_config(folder: Path) -> dict[str, Any]:
-    """``space_config.json`` beside app.py (written by ``hf-pipeline publish-space``); {} if
+    """``space_config.json`` beside app.py (written by ``hf-pipeline space publish``); {} if
     there is none. PipelineError if it cannot be read, so the page can say so."""
     path = folder / SPACE_CONFIG_FILE
     if not path.is_file():
@@ -377,7 +377,7 @@ def space_config(folder: Path) -> dict[str, Any]:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise PipelineError(f"{path}: unreadable ({e}). Fix: publish the Space again with "
-                            "`hf-pipeline publish-space`.") from None
+                            "`hf-pipeline space publish`.") from None
     if not isinstance(config, dict):
         raise PipelineError(f"{path}: expected a JSON object. Fix: publish the Space again.")
     return config

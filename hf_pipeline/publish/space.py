@@ -188,8 +188,8 @@ def generated_module(path: Path, relative: str | None = None) -> str:
     """``path`` with hf_pipeline renamed, under a header that names its source."""
     relative = relative or path.relative_to(PACKAGE_DIR.parent).as_posix()
     text = rename_package(path.read_text(encoding="utf-8"))
-    return (f"# Generated from {relative} (hf_pipeline {__version__}) by `hf-pipeline "
-            "publish-space`: do not edit; change the source and publish again.\n" + text)
+    return (f"# Generated from {relative} (hf_pipeline {__version__}) by `hf-pipeline space "
+            "publish`: do not edit; change the source and publish again.\n" + text)
 
 
 def requirements(libraries: Iterable[str]) -> str:
@@ -243,7 +243,7 @@ client.predict("who calls main\\nwhere is Config defined", None,
                api_name="/classify_batch")  # table + JSON-lines file
 ```
 
-`{SPACE_PACKAGE}/` is generated from `hf_pipeline/runtime` by `hf-pipeline publish-space`,
+`{SPACE_PACKAGE}/` is generated from `hf_pipeline/runtime` by `hf-pipeline space publish`,
 and app.py's imports renamed to it; do not edit them here.
 """
 

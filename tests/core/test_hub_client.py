@@ -44,7 +44,7 @@ def test_a_refused_token_and_a_missing_repo_are_told_apart(hub_env: LocalHub) ->
 
 @pytest.mark.slow
 @pytest.mark.parametrize("argv", [
-    ["publish-dataset", "--status", "--repo-id", "a/b"],
+    ["dataset", "status", "--repo-id", "a/b"],
     ["predict", "--model", "a/b@v1.0.0", "who calls main"],
 ])
 def test_commands_name_the_unreachable_hub(argv: list[str], tmp_path: Path) -> None:
