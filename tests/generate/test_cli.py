@@ -31,6 +31,17 @@ def test_generate_writes_json_dataset_dict_and_verification(tmp_path: Path,
     assert len(review["samples"]) == 80 and all(s["review"] is None for s in review["samples"])
 
 
+def test_generate_json_is_the_result(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "data"
+    assert main(["generate", "-o", str(out), "--samples-per-intent", "40", "--allow-small",
+                 "--json"]) == 0
+    printed = capsys.readouterr()
+    result = json.loads(printed.out)  # stdout holds the JSON only
+    assert result["output"] == str(out) and result["published"] is None
+    assert result["stats"] == json.loads((out / "stats.json").read_text())
+    assert printed.err.startswith(f"wrote {out} in ")
+
+
 def _run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
     rc = main(argv)
     return rc, capsys.readouterr().err
