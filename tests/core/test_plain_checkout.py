@@ -48,7 +48,8 @@ def test_the_copy_is_what_runs(checkout: Path) -> None:
                                            "None"]
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["publish-dataset", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["dataset", "publish", "--help"],
+                                  ["review", "--help"]])
 def test_help_works_from_a_plain_checkout(checkout: Path, argv: list[str]) -> None:
     done = plain_python(checkout, "-m", "hf_pipeline", *argv)
     assert done.returncode == 0, done.stderr
