@@ -36,7 +36,7 @@ def run_release(args: argparse.Namespace) -> int:
     from hf_pipeline.errors import ConfigError
     from hf_pipeline.export.stage import read_export_report
     from hf_pipeline.release.assemble import build_release
-    from hf_pipeline.release.folder import ReleaseInfo, check_model_version
+    from hf_pipeline.model_folder.folder import ReleaseInfo, check_model_version
 
     check_model_version(args.model_version)
     report = read_export_report(args.export_dir)
@@ -62,7 +62,7 @@ def run_release(args: argparse.Namespace) -> int:
 def _manifest(folder: Path) -> Any:
     import json
 
-    from hf_pipeline.release.layout import MANIFEST_FILE
+    from hf_pipeline.model_folder.layout import MANIFEST_FILE
 
     return json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
 
