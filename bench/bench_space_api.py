@@ -1,6 +1,6 @@
 """Latency of ``/classify`` through gradio_client: what a user of the Space's API waits.
 
-    python bench/bench_space_api.py --model-dir out/release      # serves app.py here
+    python bench/bench_space_api.py --model out/release          # serves app.py here
     python bench/bench_space_api.py --url http://127.0.0.1:7860   # a running demo or Space
 
 Sequential calls on one client, after a few warm-up calls; prints p50, p90 and the mean.
@@ -40,18 +40,19 @@ def measure(url: str, calls: int, warmup: int = 5) -> list[float]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model-dir", type=Path, help="release folder to serve here")
+    source.add_argument("--model", "-m", type=Path, metavar="MODEL",
+                        help="release folder to serve here")
     source.add_argument("--url", help="a running demo")
     p.add_argument("-n", "--calls", type=int, default=100)
     args = p.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     demo = None
     url = args.url
-    if args.model_dir is not None:
+    if args.model is not None:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from spaces_demo import app
 
-        loaded = app.load_model(model_dir=args.model_dir)
+        loaded = app.load_model(model_dir=args.model)
         if loaded.error:
             raise SystemExit(loaded.error)
         demo = app.build_demo(loaded.classifier, loaded.about)

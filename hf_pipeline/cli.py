@@ -2,6 +2,7 @@
 
 Stage modules are imported lazily for their ``register`` function only; heavy libraries
 (torch, onnxruntime, gradio) are imported inside the commands so ``--help`` stays instant.
+The options they share are defined once, in ``hf_pipeline.cli_options`` (the CLI grammar).
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ INJECTED: dict[str, dict[str, Any]] = {"hf_pipeline.runtime.cli": {"load_trained
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hf-pipeline",
-        description="Build the sqry-nl intent classifier: generate -> verify -> publish -> "
-        "train -> export -> calibrate.",
+        description="Build the sqry-nl intent classifier: generate -> review -> publish -> "
+        "train -> export -> release -> calibrate -> publish. The same options everywhere: "
+        "--model MODEL (a folder or NAMESPACE/NAME@REV), --output/-o, --json (the result as "
+        "JSON on stdout), --tag, --visibility, --endpoint/--token.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,

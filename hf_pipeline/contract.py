@@ -31,11 +31,16 @@ MIN_SAMPLES_PER_INTENT = 1000
 # training set here needs): refused up front instead of running without end.
 MAX_SAMPLES_PER_INTENT = 50_000
 
+# Beside a Space's app.py: the model repo, tag and commit it serves. Written by the Space
+# builder (hf_pipeline.publish.space), read by the app (spaces_demo/app.py).
+SPACE_CONFIG_FILE = "space_config.json"
+
 # Bounds of the temperature search (and of a temperature.json we accept as sane).
 T_MIN, T_MAX = 0.05, 20.0
 
 __all__ = [
     "CONFIRM_THRESHOLD", "DATASET_DICT_DIR", "DATASET_JSON", "DEFAULT_BASE_MODEL", "DEV",
     "EXECUTE_THRESHOLD", "MAX_LENGTH", "MAX_SAMPLES_PER_INTENT", "MIN_SAMPLES_PER_INTENT",
-    "ONNX_INPUTS", "ONNX_OUTPUT", "SPLITS", "T_MAX", "T_MIN", "VERIFICATION_JSON",
+    "ONNX_INPUTS", "ONNX_OUTPUT", "SPACE_CONFIG_FILE", "SPLITS", "T_MAX", "T_MIN",
+    "VERIFICATION_JSON",
 ]

@@ -48,7 +48,7 @@ def describe(error: BaseException, *, action: str, endpoint: str | None = None) 
     if isinstance(error, RevisionNotFoundError):
         return HubError(f"{action}: the Hub at {url} has no such revision (tag, branch or "
                         "commit). Fix: check the revision; list them with `hf-pipeline "
-                        "publish-model --status` or on the repo's page.")
+                        "model status` or on the repo's page.")
     if isinstance(error, RepositoryNotFoundError):
         return HubError(f"{action}: the Hub at {url} has no such repository, or it is private "
                         "and the token cannot see it. Fix: check the repo id, and HF_TOKEN for "

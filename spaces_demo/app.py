@@ -1,7 +1,7 @@
 """The sqry-nl intent classifier demo (Gradio 6): one query, a batch, and what the model is.
 
 The same file runs in three places: the Hugging Face Space (next to ``sqry_nl_runtime/``,
-generated from ``hf_pipeline.runtime`` by ``hf-pipeline publish-space``, and
+generated from ``hf_pipeline.runtime`` by ``hf-pipeline space publish``, and
 ``space_config.json``, which names the model repo and revision), ``hf-pipeline demo``, and
 the tests, which call ``build_demo`` over any classifier. The model is loaded with the
 runtime's own ``IntentClassifier`` (checksums verified), so a query is cleaned, tokenized,
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import logging
 import shutil
@@ -28,39 +27,25 @@ from typing import Any
 
 import gradio as gr
 
-# The Space ships the runtime as ``sqry_nl_runtime`` (generated, hf_pipeline is not on PyPI);
-# a checkout uses the pipeline itself. Both blocks must import the same names: the Space
-# builder checks that they do.
-if importlib.util.find_spec("sqry_nl_runtime") is not None:
-    from sqry_nl_runtime.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD
-    from sqry_nl_runtime.errors import PipelineError
-    from sqry_nl_runtime.intents import AMBIGUOUS, DESCRIPTIONS, INTENTS
-    from sqry_nl_runtime.runtime import (
-        CONFIRM,
-        EXECUTE,
-        FLAG_EMPTY,
-        FLAG_TRUNCATED,
-        MAX_INPUT_BYTES,
-        IntentClassifier,
-        Prediction,
-    )
-else:
-    from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD
-    from hf_pipeline.errors import PipelineError
-    from hf_pipeline.intents import AMBIGUOUS, DESCRIPTIONS, INTENTS
-    from hf_pipeline.runtime import (
-        CONFIRM,
-        EXECUTE,
-        FLAG_EMPTY,
-        FLAG_TRUNCATED,
-        MAX_INPUT_BYTES,
-        IntentClassifier,
-        Prediction,
-    )
+# In a checkout the app runs over hf_pipeline itself. The Space ships the runtime as
+# ``sqry_nl_runtime`` (hf_pipeline is not on PyPI): the Space builder copies this file with
+# these imports renamed, as it renames the runtime's own.
+from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD, SPACE_CONFIG_FILE
+from hf_pipeline.errors import PipelineError
+from hf_pipeline.intents import AMBIGUOUS, DESCRIPTIONS, INTENTS
+from hf_pipeline.runtime import (
+    CONFIRM,
+    EXECUTE,
+    FLAG_EMPTY,
+    FLAG_TRUNCATED,
+    MAX_INPUT_BYTES,
+    IntentClassifier,
+    Prediction,
+)
+from hf_pipeline.runtime.classifier import is_hub_spec
 
 log = logging.getLogger("sqry_nl_demo")
 
-SPACE_CONFIG_FILE = "space_config.json"
 MAX_BATCH_QUERIES = 1000
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 SHOWN_QUERY_CHARS = 200  # the table shows this much of a query; the JSON lines keep all of it
@@ -119,8 +104,7 @@ def load_model(*, model_dir: str | Path | None = None, model_repo: str | None = 
                                                    token=token)
         else:
             return LoadedModel(None, about, "No model is configured. Fix: put "
-                               f"{SPACE_CONFIG_FILE} next to app.py, or pass --model-dir "
-                               "or --model-repo.")
+                               f"{SPACE_CONFIG_FILE} next to app.py, or pass --model.")
     except PipelineError as e:  # checksums, a missing repo or revision, the Hub unreachable
         return LoadedModel(None, about, str(e))
     except Exception as e:  # anything else still gets a message, and the log the traceback
@@ -384,7 +368,7 @@ def launch_options() -> dict[str, Any]:
 # ----------------------------------------------------------------------------- main
 
 def space_config(folder: Path) -> dict[str, Any]:
-    """``space_config.json`` beside app.py (written by ``hf-pipeline publish-space``); {} if
+    """``space_config.json`` beside app.py (written by ``hf-pipeline space publish``); {} if
     there is none. PipelineError if it cannot be read, so the page can say so."""
     path = folder / SPACE_CONFIG_FILE
     if not path.is_file():
@@ -393,7 +377,7 @@ def space_config(folder: Path) -> dict[str, Any]:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise PipelineError(f"{path}: unreadable ({e}). Fix: publish the Space again with "
-                            "`hf-pipeline publish-space`.") from None
+                            "`hf-pipeline space publish`.") from None
     if not isinstance(config, dict):
         raise PipelineError(f"{path}: expected a JSON object. Fix: publish the Space again.")
     return config
@@ -415,11 +399,9 @@ def load_configured_model() -> LoadedModel:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Run the sqry-nl intent classifier demo. Without "
-                                f"options the model comes from {SPACE_CONFIG_FILE}.")
-    source = p.add_mutually_exclusive_group()
-    source.add_argument("--model-dir", type=Path, help="a release folder")
-    source.add_argument("--model-repo", help="a model repo on the Hub (HF_ENDPOINT)")
-    p.add_argument("--model-revision", default=None, help="tag or commit of --model-repo")
+                                f"--model the model comes from {SPACE_CONFIG_FILE}.")
+    p.add_argument("--model", "-m", metavar="MODEL", help="the model: a release folder, or a "
+                   "model repo at a tag or commit, NAMESPACE/NAME@REVISION (from HF_ENDPOINT)")
     p.add_argument("--host", default=None, help="address to listen on (default: Gradio's, "
                    "GRADIO_SERVER_NAME or 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default: Gradio's, "
@@ -427,17 +409,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def load_spec(spec: str) -> LoadedModel:
+    """``--model``: a model repo at a revision (as ``hf-pipeline predict --model``), else a
+    release folder."""
+    if is_hub_spec(spec):
+        repo, _, revision = spec.partition("@")
+        return load_model(model_repo=repo, model_revision=revision)
+    return load_model(model_dir=spec)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Load the model named by the options or space_config.json, serve until Ctrl-C."""
+    """Load the model named by --model or space_config.json, serve until Ctrl-C."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.model_dir is not None:
-        loaded = load_model(model_dir=args.model_dir)
-    elif args.model_repo is not None:
-        loaded = load_model(model_repo=args.model_repo,
-                            model_revision=args.model_revision or "main")
-    else:
-        loaded = load_configured_model()
+    loaded = load_configured_model() if args.model is None else load_spec(args.model)
     if loaded.error:
         log.error("the model could not be loaded; the page shows why:\n%s", loaded.error)
     demo = build_demo(loaded.classifier, loaded.about, error=loaded.error)

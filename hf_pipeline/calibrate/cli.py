@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from hf_pipeline.calibrate.config import CalibrateConfig
+from hf_pipeline.cli_options import (
+    DeprecatedOption,
+    add_json_option,
+    add_model_option,
+    add_output_option,
+    note,
+    print_result,
+)
 from hf_pipeline.config import help_default
 from hf_pipeline.runtime.cli import add_model_options
 
@@ -36,16 +43,18 @@ def _add_fit(sub: Any) -> None:
     p = sub.add_parser("fit", help="fit T on a release folder and write it into the folder",
                        description="Fit T, write temperature.json into the model folder and "
                        "refresh its checksums (one atomic step); diagrams and "
-                       "calibration_report.json go to --report-dir.")
-    p.add_argument("--model", "-m", type=Path, required=True, metavar="FOLDER",
-                   help="model folder written by `hf-pipeline release`")
+                       "calibration_report.json go to --output.")
+    add_model_option(p, type=Path, accepts="a release folder (`hf-pipeline release`), "
+                     "updated in place")
     _add_data_options(p, required=True)
     p.add_argument("--config", type=Path, help="YAML/JSON file of CalibrateConfig options")
-    p.add_argument("--report-dir", type=Path,
-                   help="where diagrams and the report go (default: FOLDER.reports)")
+    add_output_option(p, dest="report_dir", metavar="DIR", help="folder for the diagrams and "
+                      "calibration_report.json (default: MODEL.reports)")
+    p.add_argument("--report-dir", type=Path, dest="report_dir", action=DeprecatedOption,
+                   use="--output")
     p.add_argument("--batch-size", type=int, help="queries per model call (1: unpadded, as "
                    "the runtime)" + help_default(CalibrateConfig, "batch_size"))
-    p.add_argument("--json", action="store_true", help="print temperature.json, not a table")
+    add_json_option(p, result="temperature.json")
     p.set_defaults(func=run_fit)
 
 
@@ -59,14 +68,14 @@ def _add_analyze(sub: Any) -> None:
                        "dev_intent_typo: in the word that carries the intent).")
     add_model_options(p, trained=True, batch_size=1)
     _add_data_options(p, required=False)
-    p.add_argument("--output", "-o", type=Path,
-                   help="folder for analysis.json and diagrams (default: FOLDER.reports)")
+    add_output_option(p, metavar="DIR", help="folder for analysis.json and diagrams "
+                      "(default: MODEL.reports)")
     p.add_argument("--typos", type=int, nargs="?", const=0, metavar="SEED",
                    help="also analyse the dev set with one typo per request (seeded, "
                    "default seed 0), twice: dev_typo puts it in any word; dev_intent_typo "
                    "in the word that carries the intent (calls, draw, defined, index...), "
                    "on the rows that have one")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_json_option(p, result="the analysis")
     p.set_defaults(func=run_analyze)
 
 
@@ -77,6 +86,7 @@ def _add_test_single(sub: Any) -> None:
                        "logit and probability at the folder's T.")
     p.add_argument("text", help="the query")
     add_model_options(p, trained=True, batch_size=1)
+    add_json_option(p, result="the prediction with every intent's logit and probability")
     p.set_defaults(func=run_test_single)
 
 
@@ -100,9 +110,9 @@ def run_fit(args: argparse.Namespace) -> int:
     cfg = resolve(CalibrateConfig, config_file=args.config, overrides=overrides)
     path = calibrate(args.model, cfg=cfg)
     document = read_temperature(path)
-    print(json.dumps(document, indent=2) if args.json else format_table(document))
+    print_result(args, document, lambda: format_table(document))
     report_dir = cfg.report_dir or reports_dir(args.model)
-    print(f"wrote {path} and refreshed checksums; diagrams and report in {report_dir}")
+    note(args, f"wrote {path} and refreshed checksums; diagrams and report in {report_dir}")
     return 0
 
 
@@ -130,7 +140,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     classifier = _load(args)
     out_dir = args.output or reports_dir(args.model)
     result = analyze(classifier, sets=sets, out_dir=out_dir, calibration=calibration)
-    print(json.dumps(result, indent=2) if args.json else format_analysis(result))
+    print_result(args, result, lambda: format_analysis(result))
     return 0
 
 
@@ -141,13 +151,21 @@ def run_test_single(args: argparse.Namespace) -> int:
     classifier = _load(args)
     prediction = classifier.predict([args.text])[0]
     cleaned = clean(args.text).text
+    logits = (classifier.logits([args.text])[0] if prediction.probabilities else None)
+    if args.json:
+        print_result(args, {
+            "text": args.text, "cleaned": cleaned, "model": str(classifier.source),
+            "temperature": classifier.temperature, "inputs": list(classifier.input_names),
+            **prediction.to_dict(),
+            "logits": (dict(zip(prediction.probabilities, map(float, logits), strict=True))
+                       if logits is not None else {})})
+        return 0
     inputs = ", ".join(classifier.input_names) or "PyTorch tokenizer output"
     print(f"text:   {cleaned!r}" + ("  (cleaned input)" if cleaned != args.text else ""))
     print(f"model:  {classifier.source}  T = {classifier.temperature:.4f}  inputs: {inputs}")
     if prediction.flags:
         print(f"flags:  {', '.join(prediction.flags)}")
-    if prediction.probabilities:
-        logits = classifier.logits([args.text])[0]
+    if logits is not None:
         probs = softmax(logits[None, :], classifier.temperature)[0]
         for intent, z, p in zip(prediction.probabilities, logits, probs, strict=True):
             mark = "  <-" if intent == prediction.intent else ""

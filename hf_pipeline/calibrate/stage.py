@@ -197,7 +197,7 @@ def calibrate(release_dir: str | Path, *, cfg: CalibrateConfig) -> Path:
     report_dir = cfg.report_dir or reports_dir(release_dir)
     if is_inside(report_dir, release_dir):
         raise OutputError(report_dir, "is inside the model folder, whose files are fixed by "
-                          "the contract.", fix="choose a --report-dir outside it (default: "
+                          "the contract.", fix="choose an --output outside it (default: "
                           f"{reports_dir(release_dir)}).")
     # Calibration rewrites temperature.json, and with it checksums.json and manifest.json: a
     # folder broken only in those (an interrupted older update, a hand edit) is repaired.

@@ -11,6 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hf_pipeline.cli_options import (
+    add_json_option,
+    add_model_option,
+    add_output_option,
+    note,
+    print_result,
+)
 from hf_pipeline.config import help_default
 from hf_pipeline.export.config import (
     ATTENTION_IMPLEMENTATIONS,
@@ -51,9 +58,9 @@ def _add_model(sub: Any) -> None:
     p = sub.add_parser("model", help="export --model to fp32 + INT8 ONNX in --output",
                        description="Export a trained model folder: fp32 ONNX checked against "
                        "PyTorch, INT8 by preset, and (with --data) the accuracy gate.")
-    p.add_argument("--model", "-m", type=Path, required=True, metavar="FOLDER",
-                   help="trained model folder (final/ of `hf-pipeline train`)")
-    p.add_argument("--output", "-o", type=Path, required=True, help="export folder to write")
+    add_model_option(p, type=Path, accepts="a trained model folder (final/ of "
+                     "`hf-pipeline train`)")
+    add_output_option(p, required=True, metavar="DIR", help="export folder to write")
     p.add_argument("--preset", choices=PRESET_NAMES, help="INT8 preset (static presets "
                    "calibrate on the train split of --data)"
                    + help_default(ExportConfig, "preset"))
@@ -64,6 +71,7 @@ def _add_model(sub: Any) -> None:
                    + help_default(ExportConfig, "attention"))
     _add_config_options(p)
     _add_data_options(p, required=False)
+    add_json_option(p, result="the export report")
     p.set_defaults(func=run_model)
 
 
@@ -74,6 +82,7 @@ def _add_gate(sub: Any) -> None:
     p.add_argument("export_dir", type=Path, metavar="EXPORT_DIR")
     _add_config_options(p)
     _add_data_options(p, required=True)
+    add_json_option(p, result="the gate report")
     p.set_defaults(func=run_gate_command)
 
 
@@ -81,7 +90,7 @@ def _add_verify(sub: Any) -> None:
     p = sub.add_parser("verify", help="check an ONNX file against the runtime contract",
                        description="Valid or not, IR/opset, inputs/outputs, size, SHA-256.")
     p.add_argument("file", type=Path, metavar="FILE")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_json_option(p, result="the report")
     p.set_defaults(func=run_verify)
 
 
@@ -98,9 +107,9 @@ def _add_benchmark(sub: Any) -> None:
                    + help_default(BenchmarkConfig, "runs"))
     p.add_argument("--batch-size", type=int, help="batch size for throughput"
                    + help_default(BenchmarkConfig, "batch_size"))
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--output", "-o", type=Path, metavar="FILE.json",
-                   help="also write the results as JSON to this file")
+    add_json_option(p, result="the results")
+    add_output_option(p, metavar="FILE.json", help="also write the results as JSON to this "
+                      "file")
     p.set_defaults(func=run_benchmark)
 
 
@@ -136,10 +145,14 @@ def run_model(args: argparse.Namespace) -> int:
                    else None)
     out = export_model(args.model, args.output, cfg=cfg, eval_sets=sets,
                        data_provenance=provenance, calibration_texts=calibration)
-    print(f"exported {args.model} -> {out} (preset {cfg.preset})")
+    note(args, f"exported {args.model} -> {out} (preset {cfg.preset})")
     if sets is None:
-        print("accuracy gate not run (no --data): run `hf-pipeline export gate "
-              f"{out} --data DATASET` before `hf-pipeline release`")
+        note(args, "accuracy gate not run (no --data): run `hf-pipeline export gate "
+             f"{out} --data DATASET` before `hf-pipeline release`")
+    if args.json:
+        from hf_pipeline.export.stage import read_export_report
+
+        print_result(args, {"output": str(out), "report": read_export_report(out)})
     return 0
 
 
@@ -149,9 +162,9 @@ def run_gate_command(args: argparse.Namespace) -> int:
     sets, provenance = _eval_sets(args)
     report = gate_export(args.export_dir, eval_sets=sets, cfg=_export_config(args),
                          data_provenance=provenance)
-    print(report.table())
-    print(f"gate passed (budget {report.max_drop_points:g} points"
-          f"{'' if report.meets_target else '; above the target'})")
+    print_result(args, report.to_dict(), report.table)
+    note(args, f"gate passed (budget {report.max_drop_points:g} points"
+         f"{'' if report.meets_target else '; above the target'})")
     return 0
 
 
@@ -159,7 +172,7 @@ def run_verify(args: argparse.Namespace) -> int:
     from hf_pipeline.export.inspect import verify_onnx
 
     report = verify_onnx(args.file)
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.text())
+    print_result(args, report.to_dict(), report.text)
     return 0 if report.valid else 1
 
 

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
 
+from hf_pipeline.cli_options import (
+    add_hub_options,
+    add_json_option,
+    add_output_option,
+    add_tag_option,
+    add_visibility_option,
+    note,
+    print_result,
+    use_hub_options,
+)
 from hf_pipeline.config import help_default
 from hf_pipeline.contract import MIN_SAMPLES_PER_INTENT
 from hf_pipeline.errors import ConfigError
 from hf_pipeline.generate.config import GenerateConfig
-from hf_pipeline.publish.cli import add_hub_options, use_hub_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,8 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Generate a balanced, reproducible intent dataset from the "
                        "template files. Same seed, same bytes.")
     p.add_argument("--config", type=Path, help="YAML/JSON file of GenerateConfig options")
-    p.add_argument("--output", type=Path,
-                   help="output folder" + help_default(GenerateConfig, "output"))
+    add_output_option(p, help="output folder" + help_default(GenerateConfig, "output"))
     p.add_argument("--samples-per-intent", type=int, help="samples per intent, all splits"
                    + help_default(GenerateConfig, "samples_per_intent"))
     p.add_argument("--seed", type=int, help="random seed" + help_default(GenerateConfig, "seed"))
@@ -42,10 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    default=None, help="skip the HF DatasetDict (JSON only)")
     p.add_argument("--list-augmentations", action="store_true",
                    help="list the augmentations and exit")
-    p.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    add_json_option(p, result="the output folder, the statistics and what was published")
     p.add_argument("--push-to-hub", metavar="REPO_ID",
-                   help="then publish it as a tagged version (see publish-dataset)")
-    p.add_argument("--tag", help="version tag for --push-to-hub, e.g. v1.0.0")
+                   help="then publish it as a tagged version (see `dataset publish`)")
+    add_tag_option(p, help="version tag for --push-to-hub, e.g. v1.0.0")
+    add_visibility_option(p, default="public", what="the --push-to-hub dataset repo")
     add_hub_options(p)
     p.set_defaults(func=run)
 
@@ -58,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
     from hf_pipeline.generate.stats import format_stats
 
     if args.list_augmentations:
-        for a in AUGMENTATIONS.values():
-            print(f"{a.name:<15} weight {a.weight:<4} {a.doc}")
+        print_result(args, [{"name": a.name, "weight": a.weight, "doc": a.doc}
+                            for a in AUGMENTATIONS.values()],
+                     lambda: "\n".join(f"{a.name:<15} weight {a.weight:<4} {a.doc}"
+                                       for a in AUGMENTATIONS.values()))
         return 0
     if args.push_to_hub and not args.tag:
         raise ConfigError("--push-to-hub needs --tag (e.g. v1.0.0): every publish is a version.")
@@ -73,16 +85,22 @@ def run(args: argparse.Namespace) -> int:
     out = generate(cfg)
     elapsed = time.perf_counter() - start
     stats = json.loads((out / STATS_JSON).read_text(encoding="utf-8"))
-    print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
-    print(f"wrote {out} in {elapsed:.2f}s"
-          + (f"; verification sample: {cfg.verification_output}" if cfg.verification_output
-             else ""))
+    result = {"output": str(out), "verification_output": cfg.verification_output,
+              "seconds": round(elapsed, 3), "stats": stats, "published": None}
+    if not args.json:
+        print(format_stats(stats))
+    note(args, f"wrote {out} in {elapsed:.2f}s"
+         + (f"; verification sample: {cfg.verification_output}" if cfg.verification_output
+            else ""))
     if args.push_to_hub:
         use_hub_options(args)
         from hf_pipeline.publish import PublishDatasetConfig, publish_dataset
 
-        result = publish_dataset(PublishDatasetConfig(
+        published = publish_dataset(PublishDatasetConfig(
             data_dir=out, repo_id=args.push_to_hub, tag=args.tag,
-            verification_file=cfg.verification_output))
-        print(f"{result.status}: {result.repo_id}@{result.tag} (commit {result.commit[:12]})")
+            private=args.visibility == "private", verification_file=cfg.verification_output))
+        result["published"] = dataclasses.asdict(published)
+        note(args, f"{published.status}: {published.repo_id}@{published.tag} "
+             f"(commit {published.commit[:12]})")
+    print_result(args, result)
     return 0

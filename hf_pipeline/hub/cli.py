@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from hf_pipeline.cli_options import DeprecatedOption
 from hf_pipeline.config import help_default
 from hf_pipeline.hub.server.app import HubServerConfig
 
@@ -38,8 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                        + help_default(HubServerConfig, "port"))
     serve.add_argument("--data-dir", type=Path,
                        help="where repos are stored" + help_default(HubServerConfig, "data_dir"))
-    serve.add_argument("--token", help=f"require this token for writes (default: ${TOKEN_ENV},"
-                       " preferred: argv is visible to other users; none = no access control)")
+    # Not --token: everywhere else that is the token a client sends.
+    serve.add_argument("--write-token", dest="token", help="require this token for writes "
+                       f"(default: ${TOKEN_ENV}, preferred: argv is visible to other users; "
+                       "none = no access control)")
+    serve.add_argument("--token", dest="token", action=DeprecatedOption, use="--write-token")
     serve.add_argument("--user", help="account name whoami reports"
                        + help_default(HubServerConfig, "user"))
     serve.add_argument("--allow-anonymous-writes", action="store_true", default=None,

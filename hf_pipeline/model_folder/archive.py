@@ -58,7 +58,7 @@ def extract_like_installer(archive: str | Path, dest: str | Path) -> Path:
             tar.extractall(dest, filter="data")
     except (OSError, tarfile.TarError, EOFError) as e:
         raise DataFileError(archive, f"not a gzip tar that sqry can extract ({e}).",
-                            fix="publish the model again; `hf-pipeline publish-model` "
+                            fix="publish the model again; `hf-pipeline model publish` "
                             "writes the archive.") from None
     if (dest / MANIFEST_FILE).is_file():
         return dest
@@ -67,7 +67,7 @@ def extract_like_installer(archive: str | Path, dest: str | Path) -> Path:
         return folders[0]
     raise DataFileError(archive, f"holds no {MANIFEST_FILE} at its root or in one top-level "
                         "folder, so sqry's installer finds no model in it.",
-                        fix="publish the model again with `hf-pipeline publish-model`.")
+                        fix="publish the model again with `hf-pipeline model publish`.")
 
 
 def trusted_problems(folder: str | Path, expected: Mapping[str, Any]) -> list[str]:

@@ -12,9 +12,9 @@ What the fields hold, in a folder and in the archive beside it:
 - ``release_tag``, ``archive``, ``download_url``: where this release is (or will be)
   published. A folder that ``release`` builds without a destination is *unpublished*: its
   tag is ``v<model_version>``, its archive ``sqry-models-v<model_version>.tar.gz``, and its
-  ``download_url`` is the empty string (no address exists yet). ``hf-pipeline run`` and
-  ``release --publish-as REPO@TAG`` write the planned destination; ``publish-model`` writes
-  the actual one before it uploads (one atomic folder update) when they differ.
+  ``download_url`` is the empty string (no address exists yet). ``hf-pipeline run`` writes
+  the planned destination at release; ``model publish`` writes the actual one before it
+  uploads (one atomic folder update) when they differ.
 - ``sha256``: inside the folder always the empty string, since the folder is inside the
   archive and cannot hold the archive's own hash. The manifest published *beside* the archive
   (``sqry-nl-manifest.json``, the file sqry's maintainers commit as

@@ -14,14 +14,20 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from hf_pipeline.cli_options import (
+    DeprecatedOption,
+    add_json_option,
+    add_model_option,
+    add_output_option,
+    add_visibility_option,
+    print_result,
+)
 from hf_pipeline.config import help_default
 from hf_pipeline.pipeline.config import PipelineConfig
 from hf_pipeline.pipeline.stages import STAGE_NAMES, Stage
 
 # flag -> (section, field, type, help)
 _OPTIONS: tuple[tuple[str, str, str, Any, str], ...] = (
-    ("--output", "pipeline", "output", Path, "output folder (data, train, export, release, "
-     "the local Hub's data, logs, state)"),
     ("--hub", "pipeline", "hub", str, "a Hub URL, e.g. https://huggingface.co (token from "
      "HF_TOKEN or `hf auth login`); 'local' = the project's Hub server, started for the run"),
     ("--namespace", "pipeline", "namespace", str, "user or organisation of the repos "
@@ -30,12 +36,6 @@ _OPTIONS: tuple[tuple[str, str, str, Any, str], ...] = (
      "through `accelerate launch` (CPU: gloo DDP; GPUs: one per process)"),
     ("--accelerate-config", "pipeline", "accelerate_config", Path,
      "train through `accelerate launch --config_file FILE` (multi-GPU, multi-node)"),
-    ("--dataset-repo", "pipeline", "dataset_repo", str, "dataset repo name or id"),
-    ("--dataset-tag", "pipeline", "dataset_tag", str, "dataset version tag"),
-    ("--model-repo", "pipeline", "model_repo", str, "model repo name or id"),
-    ("--model-tag", "pipeline", "model_tag", str, "model version tag (version.txt gets it "
-     "without the v)"),
-    ("--space-repo", "pipeline", "space_repo", str, "Space repo name or id"),
     ("--samples-per-intent", "generate", "samples_per_intent", int, "generated samples per "
      "intent"),
     ("--seed", "generate", "seed", int, "generation seed"),
@@ -61,12 +61,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from hf_pipeline.train.config import TrainConfig
 
     classes = {"pipeline": PipelineConfig, "generate": GenerateConfig, "train": TrainConfig}
+    add_output_option(p, dest="pipeline.output", metavar="DIR", help="output folder (data, "
+                      "train, export, release, the local Hub's data, logs, state)"
+                      + help_default(PipelineConfig, "output"))
     for flag, section, field, kind, text in _OPTIONS:
         p.add_argument(flag, dest=f"{section}.{field}", type=kind, default=None,
                        metavar=flag[2:].upper(),
                        help=text + help_default(classes[section], field))
-    p.add_argument("--public", dest="pipeline.public", action="store_true", default=None,
-                   help="create the repos public (on a real Hub they are private otherwise)")
+    _add_repo_options(p)
     p.add_argument("--allow-small", dest="generate.allow_small", action="store_true",
                    default=None, help="allow fewer than 1000 samples per intent (a quick try, "
                    "not a training set)")
@@ -76,7 +78,45 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="then serve the demo (the Hub stays up) until Ctrl-C")
     p.add_argument("--port", type=int, default=7860, help="demo port with --serve "
                    "(default 7860)")
+    add_json_option(p, result="the summary")
     p.set_defaults(func=run)
+
+
+def _add_repo_options(p: argparse.ArgumentParser) -> None:
+    """The repos the run publishes, as NAME[@TAG] (the model's is what `predict --model`
+    and `demo --model` take afterwards); a name without a namespace goes in --namespace."""
+    d = PipelineConfig()
+    p.add_argument("--dataset", metavar="NAME[@TAG]", help="dataset repo and version tag; "
+                   f"@TAG alone changes the tag only (default: {d.dataset_repo}@{d.dataset_tag})")
+    add_model_option(p, required=False, accepts="the model repo the run publishes and its "
+                     "version tag, NAME[@TAG] (version.txt gets the tag without its v); @TAG "
+                     f"alone changes the tag only (default: {d.model_repo}@{d.model_tag})")
+    p.add_argument("--space", metavar="NAME", help=f"Space repo (default: {d.space_repo})")
+    add_visibility_option(p, default=None, what="the repos on a real Hub (the local Hub's "
+                          "are public)",
+                          default_text="private", deprecated=["--public"])
+    for flag, field, use in (("--dataset-repo", "dataset_repo", "--dataset NAME"),
+                             ("--dataset-tag", "dataset_tag", "--dataset @TAG"),
+                             ("--model-repo", "model_repo", "--model NAME"),
+                             ("--model-tag", "model_tag", "--model @TAG"),
+                             ("--space-repo", "space_repo", "--space NAME")):
+        p.add_argument(flag, dest=f"pipeline.{field}", action=DeprecatedOption, use=use)
+
+
+def repo_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """PipelineConfig fields from --dataset, --model, --space and --visibility."""
+    out: dict[str, Any] = {}
+    for noun in ("dataset", "model"):
+        spec = getattr(args, noun)
+        if spec is not None:
+            name, at, tag = spec.partition("@")
+            out.update({f"{noun}_repo": name} if name else {})
+            out.update({f"{noun}_tag": tag} if at else {})
+    if args.space is not None:
+        out["space_repo"] = args.space
+    if args.visibility is not None:
+        out["public"] = args.visibility == "public"
+    return out
 
 
 class LineReporter:
@@ -117,37 +157,45 @@ def run(args: argparse.Namespace) -> int:
     from hf_pipeline.pipeline.config import load_run_config
     from hf_pipeline.pipeline.logs import quiet_library_noise
     from hf_pipeline.pipeline.runner import run_pipeline
-    from hf_pipeline.pipeline.summary import format_summary
 
     overrides: dict[str, dict[str, Any]] = {}
     for key, value in vars(args).items():
         if "." in key and value is not None:
             section, field = key.split(".", 1)
             overrides.setdefault(section, {})[field] = value
+    overrides.setdefault("pipeline", {}).update(repo_overrides(args))
     cfg = load_run_config(args.config, overrides)
     quiet_library_noise(debug=logging.getLogger("hf_pipeline").isEnabledFor(logging.DEBUG))
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    serve = _serve(args.port) if args.serve else None
+    serve = _serve(args) if args.serve else None
     try:
         result = run_pipeline(cfg, from_stage=args.from_stage,
                               reporter=LineReporter(len(STAGE_NAMES)), while_hub_is_up=serve)
     finally:
         signal.signal(signal.SIGTERM, previous)
     if serve is None:
-        print(format_summary(result))
+        _print_summary(args, result)
     return 0
 
 
-def _serve(port: int) -> Any:
+def _print_summary(args: argparse.Namespace, result: Any) -> None:
+    from hf_pipeline.pipeline.summary import format_summary, summary_dict
+
+    print_result(args, summary_dict(result), lambda: format_summary(result))
+    sys.stdout.flush()
+
+
+def _serve(args: argparse.Namespace) -> Any:
+    port = args.port
+
     def serve(result: Any) -> None:
-        from hf_pipeline.pipeline.summary import format_summary
         from hf_pipeline.publish.space import space_app
         from hf_pipeline.publish.space_cli import load_app
 
-        print(format_summary(result), flush=True)
+        _print_summary(args, result)
         model = result.outputs["publish-model"]
-        print(f"serving the demo of {model['repo_id']}@{model['tag']} on "
-              f"http://127.0.0.1:{port} (Ctrl-C stops it and the Hub)", flush=True)
-        load_app(space_app()).main(["--model-repo", model["repo_id"], "--model-revision",
-                                    model["tag"], "--host", "127.0.0.1", "--port", str(port)])
+        spec = f"{model['repo_id']}@{model['tag']}"
+        print(f"serving the demo of {spec} on http://127.0.0.1:{port} (Ctrl-C stops it and "
+              "the Hub)", file=sys.stderr if args.json else sys.stdout, flush=True)
+        load_app(space_app()).main(["--model", spec, "--host", "127.0.0.1", "--port", str(port)])
     return serve

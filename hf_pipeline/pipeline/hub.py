@@ -6,7 +6,8 @@ on a free port over ``OUTPUT/hub`` with a write token made for this start (passe
 environment only), every client of this process and its subprocesses is pointed at it with
 an empty ``HF_HOME`` under ``OUTPUT/cache``, and the server is stopped when the run ends,
 also on errors and Ctrl-C. With ``--hub URL`` the run uses that Hub with the token from
-``HF_TOKEN`` or ``hf auth login``; repos are created private unless ``--public``.
+``HF_TOKEN`` or ``hf auth login``; repos are created private unless
+``--visibility public``.
 """
 
 from __future__ import annotations

@@ -118,8 +118,8 @@ def check_model_tag(ctx: Context, steps: list[Step]) -> None:
     raise ConfigError(
         f"model tag {tag} of {ctx.repo('model')} already exists on {ctx.hub.url} (commit "
         f"{commit[:12]}), and this run would build another model: it runs {why}. Tags are "
-        "never moved. Fix: pass a new --model-tag (e.g. the next version), or keep the "
-        "options of the run that published it.")
+        "never moved. Fix: pass a new tag, --model @TAG (e.g. the next version), or keep "
+        "the options of the run that published it.")
 
 
 def run_pipeline(cfg: RunConfig, *, from_stage: str | None = None,

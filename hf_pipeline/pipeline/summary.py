@@ -8,6 +8,7 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from hf_pipeline.pipeline.runner import RunResult
 from hf_pipeline.pipeline.stages import STAGE_NAMES
@@ -49,6 +50,27 @@ def format_seconds(seconds: float) -> str:
         return f"{seconds:.1f}s"
     minutes, rest = divmod(seconds, 60)
     return f"{int(minutes)}m {rest:04.1f}s"
+
+
+def summary_dict(result: RunResult) -> dict[str, Any]:
+    """What ``format_summary`` says, as JSON (``hf-pipeline run --json``)."""
+    out = result.outputs
+    dataset, model = out["publish-dataset"], out["publish-model"]
+    release = out["release"]
+    return {
+        "dataset": f"{dataset['repo_id']}@{dataset['tag']}",
+        "model": f"{model['repo_id']}@{model['tag']}",
+        "space": out["publish-space"]["repo_id"],
+        "hub": {"url": result.hub.url, "local": result.hub.local,
+                "data_dir": str(result.hub.data_dir) if result.hub.data_dir else None},
+        "temperature": out["calibrate"]["temperature"],
+        "metrics": out["calibrate"]["metrics"],
+        "release": {k: release.get(k) for k in ("size_bytes", "p50_ms", "p50_model_ms")},
+        "seconds": result.seconds, "total_seconds": result.total_seconds,
+        "examples": [{"text": query, **prediction.to_dict()}
+                     for query, prediction in result.examples],
+        "demo": demo_command(result),
+    }
 
 
 def format_summary(result: RunResult) -> str:

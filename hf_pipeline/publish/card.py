@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.assets import asset_dir
@@ -12,8 +13,11 @@ if TYPE_CHECKING:
 
     from hf_pipeline.publish.dataset import LocalDataset, PublishDatasetConfig
 
-# The card template lives at the repo's top level (dataset_card/), shipped as an asset.
-CARD_TEMPLATE = asset_dir("dataset_card") / "template.md"
+
+def card_template() -> Path:
+    """``dataset_card/template.md`` (the repo's top level, shipped as an asset). Resolved when
+    a card is rendered, never at import: ``hf-pipeline --help`` must not need the assets."""
+    return asset_dir("dataset_card") / "template.md"
 
 
 def size_category(n: int) -> str:

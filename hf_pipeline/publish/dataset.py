@@ -19,7 +19,7 @@ from hf_pipeline.contract import DATASET_JSON, VERIFICATION_JSON
 from hf_pipeline.data_sources import load_splits
 from hf_pipeline.errors import InvalidValueError
 from hf_pipeline.io import sha256_file, sha256_text
-from hf_pipeline.publish.card import CARD_TEMPLATE, render_dataset_card
+from hf_pipeline.publish.card import card_template, render_dataset_card
 from hf_pipeline.publish.versions import (
     PublishError,
     PublishResult,
@@ -48,10 +48,12 @@ class PublishDatasetConfig:
     tag: str
     private: bool = False
     verification_file: Path | None = None  # default: DATA_DIR/verification.json if present
-    card_template: Path = CARD_TEMPLATE
+    card_template: Path | None = None  # default: dataset_card/template.md
     pretty_name: str = "sqry-nl intents"
 
     def __post_init__(self) -> None:
+        if self.card_template is None:
+            object.__setattr__(self, "card_template", card_template())
         check_publish_config(self, ("data_dir", "verification_file", "card_template"))
 
 

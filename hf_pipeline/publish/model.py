@@ -74,7 +74,7 @@ VERIFY_FIX = ("if the commit is not tagged yet, re-run the same publish (a broke
 
 @dataclass(frozen=True)
 class PublishModelConfig:
-    """``hf-pipeline publish-model``: which release folder goes where, under which tag."""
+    """``hf-pipeline model publish``: which release folder goes where, under which tag."""
 
     release_dir: Path
     repo_id: str
@@ -153,7 +153,7 @@ class ModelVersion:
             commit_description=(f"sqry-nl model folder from {version['dataset_repo']}@"
                                 f"{version['dataset_revision']}, training commit "
                                 f"{version['training_commit']}. Published by "
-                                "`hf-pipeline publish-model`."))
+                                "`hf-pipeline model publish`."))
         log.info("uploaded %d files to %s (commit %s)%s", len(self.files), self.cfg.repo_id,
                  info.oid, f", removed {', '.join(stale)}" if stale else "")
         return info.oid

@@ -3,10 +3,11 @@
 A Space installs only its ``requirements.txt``, and hf_pipeline is not on PyPI. So the folder
 carries the runtime as ``sqry_nl_runtime/``, generated on every build from the modules of
 hf_pipeline that ``hf_pipeline.runtime`` and the app import (``hf_pipeline.imports``: every
-import, inside functions too), with the package renamed. The build fails if that closure
-reaches a pipeline stage or a training library: the Space could not install them, and the
-runtime must stand alone. ``space_config.json`` names the model repo, the revision and the
-commit it named at publish time, so the Space needs no settings.
+import, inside functions too), with the package renamed; app.py is copied with the same
+renaming. The build fails if that closure reaches a pipeline stage or a training library:
+the Space could not install them, and the runtime must stand alone. ``space_config.json``
+names the model repo, the revision and the commit it named at publish time, so the Space needs
+no settings.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from hf_pipeline import __version__
+from hf_pipeline.contract import SPACE_CONFIG_FILE
 from hf_pipeline.errors import InvalidValueError, OutputError, PipelineError
 from hf_pipeline.hub_client import hub_errors
 from hf_pipeline.imports import (
@@ -49,7 +51,6 @@ log = logging.getLogger(__name__)
 SPACE_PACKAGE = "sqry_nl_runtime"
 RUNTIME_ROOT = f"{PACKAGE}.runtime"
 APP_FILE = "app.py"
-SPACE_CONFIG_FILE = "space_config.json"  # app.py reads it under the same name
 
 # What a Space must never carry: the pipeline's stages (hf_pipeline.imports.STAGES) and the
 # training stack.
@@ -86,12 +87,7 @@ class SpaceCard:
 
 def space_app() -> Path:
     """spaces_demo/app.py of the checkout this package runs from, else the installed copy
-    (``hf_pipeline.assets``). The checkout comes first because an editable install shared
-    by several checkouts (git worktrees) maps the assets to one of them, and the app must be
-    the one that goes with the runtime being copied."""
-    checkout = PACKAGE_DIR.parent / "spaces_demo" / APP_FILE
-    if checkout.is_file():
-        return checkout
+    (``hf_pipeline.assets``): the app must be the one that goes with the runtime copied."""
     from hf_pipeline.assets import asset_dir
 
     return asset_dir("spaces_demo") / APP_FILE
@@ -156,25 +152,22 @@ def runtime_closure(roots: Iterable[str], *, package_dir: Path = PACKAGE_DIR) ->
 
 
 def app_roots(app_file: Path | None = None) -> list[str]:
-    """The hf_pipeline modules the app imports. Its ``sqry_nl_runtime`` imports must be the
-    same, renamed, or the Space would run other code than a checkout does."""
+    """The hf_pipeline modules the app imports. It imports them under that name only: the
+    Space gets it with those imports renamed, as the runtime's own."""
     app_file = app_file or space_app()
     names = imports_of(app_file, "app")
-    ours = {n for n in names if n.split(".")[0] == PACKAGE}
-    space = {PACKAGE + n[len(SPACE_PACKAGE):] for n in names
-             if n.split(".")[0] == SPACE_PACKAGE}
-    if ours != space:
+    renamed = sorted(n for n in names if n.split(".")[0] == SPACE_PACKAGE)
+    if renamed:
         raise SpaceBuildError(
-            f"{app_file}: its {SPACE_PACKAGE} imports differ from its {PACKAGE} imports "
-            f"(only with {PACKAGE}: {sorted(ours - space)}; only with {SPACE_PACKAGE}: "
-            f"{sorted(space - ours)}). Fix: keep the two import blocks identical.")
-    return sorted(n for n in ours if n in module_files())
+            f"{app_file}: imports {SPACE_PACKAGE} ({', '.join(renamed)}), which exists only "
+            f"in a built Space. Fix: import {PACKAGE}; the build renames the imports.")
+    return sorted(n for n in names if n.split(".")[0] == PACKAGE and n in module_files())
 
 
 def app_libraries(app_file: Path) -> set[str]:
     """Third-party top-level modules app.py imports."""
     return {t for t in external_imports(app_file, "app")
-            if t not in (SPACE_PACKAGE, "__future__") and t not in sys.stdlib_module_names}
+            if t != "__future__" and t not in sys.stdlib_module_names}
 
 
 # ----------------------------------------------------------------------------- generation
@@ -191,11 +184,12 @@ def rename_package(source: str, old: str = PACKAGE, new: str = SPACE_PACKAGE) ->
     return "".join(lines)
 
 
-def generated_module(path: Path) -> str:
-    relative = path.relative_to(PACKAGE_DIR.parent).as_posix()
+def generated_module(path: Path, relative: str | None = None) -> str:
+    """``path`` with hf_pipeline renamed, under a header that names its source."""
+    relative = relative or path.relative_to(PACKAGE_DIR.parent).as_posix()
     text = rename_package(path.read_text(encoding="utf-8"))
-    return (f"# Generated from {relative} (hf_pipeline {__version__}) by `hf-pipeline "
-            "publish-space`: do not edit; change the source and publish again.\n" + text)
+    return (f"# Generated from {relative} (hf_pipeline {__version__}) by `hf-pipeline space "
+            "publish`: do not edit; change the source and publish again.\n" + text)
 
 
 def requirements(libraries: Iterable[str]) -> str:
@@ -249,8 +243,8 @@ client.predict("who calls main\\nwhere is Config defined", None,
                api_name="/classify_batch")  # table + JSON-lines file
 ```
 
-`{SPACE_PACKAGE}/` is generated from `hf_pipeline/runtime` by `hf-pipeline publish-space`;
-do not edit it here.
+`{SPACE_PACKAGE}/` is generated from `hf_pipeline/runtime` by `hf-pipeline space publish`,
+and app.py's imports renamed to it; do not edit them here.
 """
 
 
@@ -275,7 +269,7 @@ def build_space_folder(out_dir: str | Path, *, model_repo: str, model_revision: 
                 f"  {p}" for p in closure.problems) + "\nFix: the runtime must install alone: "
             "move what it needs out of the stages (into hf_pipeline.runtime or a lower layer, "
             "such as hf_pipeline.model_folder's format modules).")
-    files = {APP_FILE: app.read_text(encoding="utf-8")}
+    files = {APP_FILE: generated_module(app, f"spaces_demo/{APP_FILE}")}
     for name, path in closure.modules.items():
         target = Path(SPACE_PACKAGE, *name.split(".")[1:])
         target = target / "__init__.py" if path.name == "__init__.py" else target.with_suffix(

@@ -1,4 +1,5 @@
-"""``hf-pipeline publish-space`` and ``hf-pipeline demo``: the Gradio Space, on the Hub or here.
+"""``hf-pipeline space {publish,build}`` and ``hf-pipeline demo``: the Gradio Space, on the Hub
+or here.
 
 ``demo`` runs the same app.py as the Space: from a release folder, from a model repo at a
 tag (``namespace/name@v1.0.0``), or from a Space repo downloaded whole (``--space``), which
@@ -15,35 +16,53 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from hf_pipeline.cli_options import (
+    DeprecatedOption,
+    add_deprecated_command,
+    add_hub_options,
+    add_json_option,
+    add_model_option,
+    add_output_option,
+    add_visibility_option,
+    print_result,
+    use_hub_options,
+)
 from hf_pipeline.errors import ConfigError
-from hf_pipeline.publish.cli import add_hub_options, use_hub_options
+
+SPACE_MODEL = "a model repo at a tag, NAMESPACE/NAME@TAG (the Space loads it from the Hub)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "publish-space", help="publish the Gradio demo as a Hub Space for a model version",
-        description="Build the Space (app.py, the runtime generated from hf_pipeline.runtime, "
-        "pinned requirements, card, model repo and revision) and upload it as one commit. "
-        "The model must load (checksums verified) first. The same content again is a no-op.")
-    p.add_argument("--repo-id", required=True, help="Space repo, namespace/name")
-    p.add_argument("--model-repo", required=True, help="model repo, namespace/name")
-    p.add_argument("--model-revision", required=True, help="model version tag, e.g. v1.0.0")
-    p.add_argument("--private", action="store_true", help="create the Space private")
-    p.add_argument("--output", type=Path, metavar="DIR",
-                   help="only build the Space into DIR (absent or empty); publish nothing")
-    add_hub_options(p)
-    p.set_defaults(func=run_publish_space)
+    space = sub.add_parser("space", help="the Gradio demo as a Hub Space: publish it, or "
+                           "build its folder", description="The Space runs from its own files: "
+                           "app.py, the runtime generated from hf_pipeline.runtime, pinned "
+                           "requirements, its card, and the model repo and revision.")
+    actions = space.add_subparsers(dest="space_command", metavar="ACTION", required=True)
+    _space_publish(actions.add_parser(
+        "publish", help="publish the Space for a model version",
+        description="Build the Space and upload it as one commit. The model must load "
+        "(checksums verified) first. The same content again is a no-op."))
+    build = actions.add_parser("build", help="build the Space's folder here; publish nothing",
+                               description="Write the folder `space publish` would upload.")
+    add_model_option(build, accepts=SPACE_MODEL)
+    add_output_option(build, required=True, metavar="DIR",
+                      help="folder to write (absent or empty)")
+    build.add_argument("--repo-id", help="the Space repo the card's API example names")
+    add_json_option(build)
+    build.set_defaults(func=run_space_build)
+    add_deprecated_command(sub, "publish-space", "space publish", _space_publish)
 
     d = sub.add_parser(
         "demo", help="run the Gradio demo here, until Ctrl-C",
         description="Serve the demo app locally from a release folder, a model repo at a "
         "revision (NAMESPACE/NAME@TAG), or a Space repo (--space), downloaded as a whole.")
     source = d.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", "-m", metavar="MODEL",
-                        help="a release folder, or a model repo at a tag, e.g. "
-                        "me/sqry-nl-intent@v1.0.0")
-    source.add_argument("--space", metavar="REPO", help="a Space repo: run its own files")
-    d.add_argument("--space-revision", default="main", help="revision of --space")
+    add_model_option(source, required=False, accepts="a release folder, or a model repo at "
+                     "a tag, e.g. me/sqry-nl-intent@v1.0.0")
+    source.add_argument("--space", metavar="REPO[@REV]",
+                        help="a Space repo (at a revision; default main): run its own files")
+    d.add_argument("--space-revision", dest="space_revision", action=DeprecatedOption,
+                   use="--space REPO@REV")
     d.add_argument("--host", default="127.0.0.1", help="address to listen on "
                    "(0.0.0.0: every interface)")
     d.add_argument("--port", type=int, default=7860, help="port (default 7860)")
@@ -54,19 +73,47 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.set_defaults(func=run_demo)
 
 
-def run_publish_space(args: argparse.Namespace) -> int:
-    use_hub_options(args)
-    from hf_pipeline.publish.space import build_space_folder, publish_space
+def _space_publish(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--repo-id", required=True, help="Space repo, namespace/name")
+    add_model_option(p, accepts=SPACE_MODEL)
+    add_visibility_option(p, default="public", what="the Space", deprecated=["--private"])
+    add_json_option(p)
+    add_hub_options(p)
+    p.set_defaults(func=run_space_publish)
 
-    if args.output is not None:
-        folder = build_space_folder(args.output, model_repo=args.model_repo,
-                                    model_revision=args.model_revision, space_repo=args.repo_id)
-        print(f"built the Space in {folder}")
-        return 0
-    sha = publish_space(args.repo_id, model_repo=args.model_repo,
-                        model_revision=args.model_revision, private=args.private)
-    print(f"published Space {args.repo_id} (commit {sha[:12]}) for "
-          f"{args.model_repo}@{args.model_revision}")
+
+def hub_model(spec: str) -> tuple[str, str]:
+    """(repo, revision) of ``--model NAMESPACE/NAME@REV``: a Space loads its model from the Hub."""
+    from hf_pipeline.runtime.classifier import is_hub_spec
+
+    if not is_hub_spec(spec):
+        raise ConfigError(f"--model {spec}: a Space serves a model from the Hub. Fix: pass "
+                          "the model repo at a tag, NAMESPACE/NAME@TAG (e.g. "
+                          "me/sqry-nl-intent@v1.0.0).")
+    repo, _, revision = spec.partition("@")
+    return repo, revision
+
+
+def run_space_build(args: argparse.Namespace) -> int:
+    from hf_pipeline.publish.space import build_space_folder
+
+    repo, revision = hub_model(args.model)
+    folder = build_space_folder(args.output, model_repo=repo, model_revision=revision,
+                                space_repo=args.repo_id)
+    print_result(args, {"folder": str(folder), "model": args.model, "space": args.repo_id},
+                 f"built the Space in {folder}")
+    return 0
+
+
+def run_space_publish(args: argparse.Namespace) -> int:
+    use_hub_options(args)
+    from hf_pipeline.publish.space import publish_space
+
+    repo, revision = hub_model(args.model)
+    sha = publish_space(args.repo_id, model_repo=repo, model_revision=revision,
+                        private=args.visibility == "private")
+    print_result(args, {"repo_id": args.repo_id, "commit": sha, "model": args.model},
+                 f"published Space {args.repo_id} (commit {sha[:12]}) for {args.model}")
     return 0
 
 
@@ -94,23 +141,20 @@ def _demo(args: argparse.Namespace) -> int:
 
         from hf_pipeline.hub_client import hub_errors
 
-        with hub_errors(f"Space {args.space}@{args.space_revision}"):
-            folder = Path(snapshot_download(args.space, repo_type="space",
-                                            revision=args.space_revision))
+        space, _, revision = args.space.partition("@")
+        revision = revision or getattr(args, "space_revision", None) or "main"
+        with hub_errors(f"Space {space}@{revision}"):
+            folder = Path(snapshot_download(space, repo_type="space", revision=revision))
         return load_app(folder / "app.py").main(serve)
     from hf_pipeline.publish.space import space_app
     from hf_pipeline.runtime.classifier import is_hub_spec
 
-    if is_hub_spec(args.model):  # the same NAMESPACE/NAME@REVISION as `predict --model`
-        repo, _, revision = args.model.partition("@")
-        model = ["--model-repo", repo, "--model-revision", revision]
-    elif Path(args.model).is_dir():
-        model = ["--model-dir", args.model]
-    else:
+    # The same NAMESPACE/NAME@REVISION as `predict --model`; app.py parses it too.
+    if not is_hub_spec(args.model) and not Path(args.model).is_dir():
         raise ConfigError(f"{args.model!r} is neither a folder nor a model repo at a revision. "
                           "Fix: pass a release folder, or NAMESPACE/NAME@TAG (e.g. "
                           "me/sqry-nl-intent@v1.0.0).")
-    return load_app(space_app()).main([*model, *serve])
+    return load_app(space_app()).main(["--model", args.model, *serve])
 
 
 def load_app(app_file: Path) -> ModuleType:

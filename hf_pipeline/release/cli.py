@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from hf_pipeline.cli_options import add_json_option, add_output_option, print_result
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -15,7 +17,7 @@ def register(subparsers: Any) -> None:
         "checksums.json. The export report is copied to OUTPUT.reports/ beside it.")
     p.add_argument("export_dir", type=Path, metavar="EXPORT_DIR",
                    help="folder written by `hf-pipeline export model`")
-    p.add_argument("--output", "-o", type=Path, required=True, help="model folder to write")
+    add_output_option(p, required=True, metavar="DIR", help="model folder to write")
     p.add_argument("--model-version", required=True, help="e.g. 1.0.0")
     p.add_argument("--training-commit", required=True, help="git commit the model was trained at")
     p.add_argument("--dataset-repo", help="dataset repo id (default: the one training used)")
@@ -26,6 +28,7 @@ def register(subparsers: Any) -> None:
                    "(default: T = 1 written explicitly)")
     p.add_argument("--allow-ungated", action="store_true",
                    help="release even if the accuracy gate did not pass (not for shipping)")
+    add_json_option(p, result="the folder and its manifest")
     p.set_defaults(func=run_release)
 
 
@@ -51,8 +54,17 @@ def run_release(args: argparse.Namespace) -> int:
     info = ReleaseInfo(**{k: v for k, v in fields.items() if v is not None})
     out = build_release(args.export_dir, args.output, info=info,
                         temperature_file=args.temperature, require_gate=not args.allow_ungated)
-    print(f"model folder written: {out}")
+    print_result(args, {"output": str(out), "manifest": _manifest(out)},
+                 f"model folder written: {out}")
     return 0
+
+
+def _manifest(folder: Path) -> Any:
+    import json
+
+    from hf_pipeline.model_folder.layout import MANIFEST_FILE
+
+    return json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
 
 
 def dataset_of(report: dict[str, Any]) -> tuple[str | None, str | None]:

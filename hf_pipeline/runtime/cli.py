@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from hf_pipeline.cli_options import add_json_option, add_model_option, add_output_option
 from hf_pipeline.errors import ConfigError
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.io import iter_text_rows
@@ -40,10 +41,9 @@ def register(subparsers: Any, *, load_trained: LoadTrained | None = None) -> Non
     p.add_argument("texts", nargs="*", metavar="TEXT", help="queries to classify")
     p.add_argument("--input", "-i", type=Path, metavar="FILE.jsonl",
                    help="JSON lines, one object with a 'text' field per line")
-    p.add_argument("--output", "-o", type=Path, metavar="FILE",
-                   help="write JSON lines here (default: stdout)")
-    p.add_argument("--json", action="store_true",
-                   help="print JSON lines on a terminal too (pipes and files always get them)")
+    add_output_option(p, metavar="FILE", help="write JSON lines here (default: stdout)")
+    add_json_option(p, help="print the predictions as JSON lines on stdout, on a terminal too "
+                    "(pipes and files always get them)")
     p.add_argument("--prefix", default="",
                    help="prefix for the added fields, e.g. 'pred_' when the input already "
                    "has an 'intent' field (the dev set does)")
@@ -53,10 +53,9 @@ def register(subparsers: Any, *, load_trained: LoadTrained | None = None) -> Non
 def add_model_options(p: argparse.ArgumentParser, *, trained: bool,
                       batch_size: int = DEFAULT_BATCH_SIZE) -> None:
     """--model and its loading options, the same in every command that classifies."""
-    kinds = "release folder (hf-pipeline release), Hub model namespace/name@tag"
-    p.add_argument("--model", "-m", required=True, metavar="MODEL",
-                   help=kinds + (", or trained model folder (final/ of hf-pipeline train)"
-                                 if trained else ""))
+    kinds = "a release folder (hf-pipeline release), a Hub model namespace/name@tag"
+    add_model_option(p, accepts=kinds + (", or a trained model folder (final/ of hf-pipeline "
+                                         "train)" if trained else ""))
     p.add_argument("--allow-unverified", action="store_true",
                    help="load a release folder even if its checksums do not verify "
                    "(never for a model you ship)")

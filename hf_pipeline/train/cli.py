@@ -13,6 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hf_pipeline.cli_options import (
+    add_json_option,
+    add_model_option,
+    add_output_option,
+    note,
+    print_result,
+)
 from hf_pipeline.contract import SPLITS
 from hf_pipeline.train.config import (
     LR_SCHEDULERS,
@@ -78,13 +85,16 @@ def _register_train(sub: argparse._SubParsersAction) -> None:
     for flag, field, kind, text in _TRAIN_OPTIONS:
         default = _DEFAULTS[field]
         shown = "" if default in ("", Path()) else f" (default: {default})"
-        if kind is bool:
+        if flag == "--output":
+            add_output_option(p, dest=field, metavar="DIR", help=text + shown)
+        elif kind is bool:
             p.add_argument(flag, dest=field, action=argparse.BooleanOptionalAction, default=None,
                            help=text + shown)
         else:
             p.add_argument(flag, dest=field, type=kind, default=None,
                            choices=_CHOICES.get(field), help=text + shown,
                            metavar=None if field in _CHOICES else flag[2:].upper())
+    add_json_option(p, result="the final model folder and its metrics")
     p.set_defaults(func=run_train)
 
 
@@ -92,16 +102,16 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="metrics of a trained model on a dataset",
                        description="Accuracy, macro/weighted F1, per-intent F1 and the confusion "
                        "matrix of MODEL (a final/ folder) on DATA.")
-    p.add_argument("--model", "-m", type=Path, required=True, metavar="FOLDER",
-                   help="trained model folder (final/ from `hf-pipeline train`)")
+    add_model_option(p, type=Path, accepts="a trained model folder (final/ of "
+                     "`hf-pipeline train`)")
     p.add_argument("data", help="dataset (as for train --data), a dev-set .jsonl, or 'dev' for "
                    "the packaged human dev set")
     p.add_argument("--split", default="test", choices=SPLITS,
                    help="split of a dataset to evaluate (default: test)")
     p.add_argument("--revision", help="Hub dataset tag or commit")
     p.add_argument("--batch-size", type=int, default=64, help="inference batch size")
-    p.add_argument("--output", type=Path, help="also write the metrics to this JSON file")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a report")
+    add_output_option(p, metavar="FILE.json", help="also write the metrics to this JSON file")
+    add_json_option(p, result="the metrics")
     p.set_defaults(func=run_evaluate)
 
 
@@ -113,11 +123,11 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = resolve(TrainConfig, config_file=args.config, overrides=overrides)
     start = time.perf_counter()
     out = train(cfg)
-    _print_train_summary(out, time.perf_counter() - start)
+    _print_train_summary(args, out, time.perf_counter() - start)
     return 0
 
 
-def _print_train_summary(out: Path, seconds: float) -> None:
+def _print_train_summary(args: argparse.Namespace, out: Path, seconds: float) -> None:
     from accelerate import PartialState
 
     from hf_pipeline.train.evaluation import summary_line
@@ -126,11 +136,12 @@ def _print_train_summary(out: Path, seconds: float) -> None:
     if not PartialState().is_main_process:
         return
     metrics = json.loads((out / EVAL_METRICS).read_text(encoding="utf-8"))
-    print(f"final model (epoch {metrics['best_epoch']}): {out / 'final'}")
-    for split in ("validation", "test", "dev"):
-        if split in metrics:
-            print("  " + summary_line(split, metrics[split]))
-    print(f"done in {seconds:.1f}s")
+    print_result(args, {"output": str(out), "final": str(out / "final"),
+                        "seconds": round(seconds, 3), "metrics": metrics}, lambda: "\n".join(
+        [f"final model (epoch {metrics['best_epoch']}): {out / 'final'}"]
+        + ["  " + summary_line(split, metrics[split])
+           for split in ("validation", "test", "dev") if split in metrics]))
+    note(args, f"done in {seconds:.1f}s")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

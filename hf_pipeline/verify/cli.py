@@ -1,4 +1,8 @@
-"""``hf-pipeline verify FILE``: review, ``--summary`` or ``--apply DATASET_DIR``."""
+"""``hf-pipeline review FILE``: check generated labels by hand, ``--summary`` or ``--apply
+DATASET_DIR``.
+
+Named ``review`` (it was ``verify``, easily taken for ``export verify``, the ONNX check); the
+flow is the one a review of user feedback will reuse."""
 
 from __future__ import annotations
 
@@ -9,15 +13,20 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from hf_pipeline.cli_options import add_deprecated_command, add_json_option
 from hf_pipeline.errors import ConfigError, DataFileError
 
 HELP = "check generated labels by hand (y / n INTENT / s / q); resumable, saved per answer"
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "verify", help=HELP,
-        description=f"{HELP}. Answers come from the keyboard, a pipe on stdin, or --answers.")
+    _review(subparsers.add_parser(
+        "review", help=HELP,
+        description=f"{HELP}. Answers come from the keyboard, a pipe on stdin, or --answers."))
+    add_deprecated_command(subparsers, "verify", "review", _review)
+
+
+def _review(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", type=Path, metavar="FILE",
                    help="verification file written by `generate --verification-output`")
     mode = p.add_mutually_exclusive_group()
@@ -30,12 +39,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--reviewer", metavar="NAME", help="name stored with each answer")
     p.add_argument("--revisit-skipped", action="store_true",
                    help="show samples answered with s again")
-    p.add_argument("--json", action="store_true",
-                   help="print the summary / apply result as JSON (progress goes to stderr)")
-    p.set_defaults(func=run_verify)
+    add_json_option(p, result="the summary (or what --apply wrote)")
+    p.set_defaults(func=run_review)
 
 
-def run_verify(args: argparse.Namespace) -> int:
+def run_review(args: argparse.Namespace) -> int:
     from hf_pipeline.verify.apply import apply_verification
     from hf_pipeline.verify.summary import summarize
 

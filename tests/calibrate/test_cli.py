@@ -47,17 +47,17 @@ def test_fit_runs_the_stage(release_copy: Path, tiny_data: Path, tiny_dev: Path,
     assert verification_problems(release_copy) == []
 
 
-def test_run_with_report_dir_and_json(release_copy: Path, tiny_data: Path, tiny_dev: Path,
+def test_run_with_output_and_json(release_copy: Path, tiny_data: Path, tiny_dev: Path,
                                       tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["calibrate", "fit", "--model", str(release_copy), "--data", str(tiny_data), "--dev-set",
-            str(tiny_dev), "--report-dir", str(tmp_path / "report")]
+            str(tiny_dev), "--output", str(tmp_path / "report")]
     assert main(argv) == 0
     check_table(capsys.readouterr().out, release_copy)
     assert (tmp_path / "report" / REPORT_FILE).is_file()
     assert not default_report_dir(release_copy).exists()
 
     assert main([*argv, "--json"]) == 0
-    document, _ = json.JSONDecoder().raw_decode(capsys.readouterr().out)
+    document = json.loads(capsys.readouterr().out)  # stdout holds the JSON only
     assert document == json.loads((release_copy / TEMPERATURE_FILE).read_text(encoding="utf-8"))
 
 
@@ -171,6 +171,12 @@ def test_test_single_prints_every_intent(release_copy: Path, monkeypatch: pytest
     assert len(chosen) == 1
     assert re.search(rf"^intent: {chosen[0]}  confidence \d\.\d{{4}}  tier: disambiguate$",
                      out, re.M)
+    assert main(["calibrate", "test-single", "who calls login", "--model", str(release_copy),
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["intent"], result["temperature"]) == (chosen[0], 2.0)
+    assert list(result["logits"]) == list(INTENTS)
+    assert np.allclose(list(result["logits"].values()), logits, atol=1e-4)
 
 
 def test_analyze_with_typos_adds_a_typo_set(release_copy: Path, tiny_dev: Path,

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fixtures.hub_server import LocalHub
+from fixtures.hub_server import REPO_ROOT, LocalHub
 
 from hf_pipeline.errors import HubError
 from hf_pipeline.hub_client import hub_errors
@@ -44,12 +44,13 @@ def test_a_refused_token_and_a_missing_repo_are_told_apart(hub_env: LocalHub) ->
 
 @pytest.mark.slow
 @pytest.mark.parametrize("argv", [
-    ["publish-dataset", "--status", "--repo-id", "a/b"],
+    ["dataset", "status", "--repo-id", "a/b"],
     ["predict", "--model", "a/b@v1.0.0", "who calls main"],
 ])
 def test_commands_name_the_unreachable_hub(argv: list[str], tmp_path: Path) -> None:
     env = {"HF_ENDPOINT": DEAD, "HF_HOME": str(tmp_path), "HF_TOKEN": "hf_secret_value",
-           "HF_HUB_DISABLE_XET": "1", "PATH": "/usr/bin:/bin"}
+           "HF_HUB_DISABLE_XET": "1", "PATH": "/usr/bin:/bin",
+           "PYTHONPATH": str(REPO_ROOT)}  # this checkout, whatever the install points at
     done = subprocess.run([sys.executable, "-m", "hf_pipeline", *argv], env=env,
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.returncode == 2, done.stderr

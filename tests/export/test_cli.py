@@ -61,21 +61,30 @@ def test_export_gate_release(tiny_model_dir: Path, eval_files: tuple[Path, Path]
                              tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     dataset, dev = eval_files
     export = tmp_path / "export"
-    assert run(["export", "model", "--model", str(tiny_model_dir), "--output", str(export),
+    assert run(["export", "model", "--model", str(tiny_model_dir), "-o", str(export),
                 "--preset", "matmul", "--data", str(dataset), "--dev-set", str(dev),
-                "--max-drop", "100"]) == 0
+                "--max-drop", "100", "--json"]) == 0
     report = json.loads((export / REPORT_FILE).read_text())
+    assert json.loads(capsys.readouterr().out) == {"output": str(export), "report": report}
     assert report["config"]["preset"] == "matmul" and report["gate"]["passed"]
     assert [s["name"] for s in report["gate"]["sets"]] == ["test", "dev"]
     capsys.readouterr()
     assert run(["export", "gate", str(export), "--data", str(dataset), "--dev-set", str(dev),
                 "--max-drop", "100"]) == 0
     assert "gate passed" in capsys.readouterr().out
+    assert run(["export", "gate", str(export), "--data", str(dataset), "--dev-set", str(dev),
+                "--max-drop", "100", "--json"]) == 0
+    gate = capsys.readouterr()
+    assert json.loads(gate.out)["passed"] is True and "gate passed" in gate.err
     release = ["release", str(export), "--output", str(tmp_path / "model"),
                "--model-version", "0.1.0", "--training-commit", "abc123"]
     with pytest.raises(ConfigError, match="--dataset-repo and --dataset-revision are required"):
         run(release)  # the gate's data was a local file: no repo to name
-    assert run([*release, "--dataset-repo", "acme/intents", "--dataset-revision", "v1"]) == 0
+    assert run([*release, "--dataset-repo", "acme/intents", "--dataset-revision", "v1",
+                "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["output"] == str(tmp_path / "model")
+    assert printed["manifest"]["model_version"] == "0.1.0"
     version = (tmp_path / "model" / "version.txt").read_text()
     assert "dataset_repo=acme/intents\n" in version and "quantization=int8 dynamic, " \
         "preset matmul" in version

@@ -86,15 +86,15 @@ CASES = [
          "1000000000", "--output", str(w["tmp"] / "o")], 2, lambda w: "samples_per_intent"),
     Case("generate: output is a file", lambda w: ["generate", "--output", str(w["a_file"])],
          2, lambda w: str(w["a_file"])),
-    # verify
-    Case("verify: a JSON list", lambda w: ["verify", str(w["verification_list"]), "--summary"],
+    # review
+    Case("review: a JSON list", lambda w: ["review", str(w["verification_list"]), "--summary"],
          2, lambda w: str(w["verification_list"])),
-    Case("verify: not UTF-8", lambda w: ["verify", str(w["binary"]), "--summary"], 2,
+    Case("review: not UTF-8", lambda w: ["review", str(w["binary"]), "--summary"], 2,
          lambda w: str(w["binary"])),
-    # publish-dataset (refused before any request, so no Hub is needed)
-    Case("publish-dataset: bad tag", lambda w: ["publish-dataset", str(w["data"].parent),
+    # dataset publish (refused before any request, so no Hub is needed)
+    Case("dataset publish: bad tag", lambda w: ["dataset", "publish", str(w["data"].parent),
          "--repo-id", "a/b", "--tag", "1.0"], 2, lambda w: "tag: got '1.0'"),
-    Case("publish-dataset: bad repo id", lambda w: ["publish-dataset", str(w["data"].parent),
+    Case("dataset publish: bad repo id", lambda w: ["dataset", "publish", str(w["data"].parent),
          "--repo-id", "nobody", "--tag", "v1.0.0"], 2, lambda w: "repo_id: got 'nobody'"),
     # train
     Case("train: dataset.json not UTF-8", lambda w: ["train", "--data", str(w["binary"]),
@@ -138,7 +138,7 @@ CASES = [
          lambda w: "export_report.json"),
     # calibrate
     Case("calibrate: report dir inside the model folder", lambda w: ["calibrate", "fit",
-         "--model", str(w["release"]), "--data", str(w["data"]), "--report-dir",
+         "--model", str(w["release"]), "--data", str(w["data"]), "--output",
          str(w["release"] / "reports")], 2, lambda w: "inside the model folder"),
     Case("calibrate: --config not UTF-8", lambda w: ["calibrate", "fit", "--model",
          str(w["release"]), "--data", str(w["data"]), "--config", str(w["binary_yaml"])], 2,

@@ -144,16 +144,16 @@ def test_kill_publish_dataset(fraction: float, hub_env: LocalHub, tmp_path: Path
     local_hub = hub_env
     env = local_hub.client_env(tmp_path / "hf_home")
     repo = hub_repo_id("kill-data")
-    delay = fraction * timed("publish-dataset", v1, "--repo-id", repo, "--tag", "v1.0.0",
+    delay = fraction * timed("dataset", "publish", v1, "--repo-id", repo, "--tag", "v1.0.0",
                              env=env)
-    args = ("publish-dataset", v2, "--repo-id", repo, "--tag", "v2.0.0")
+    args = ("dataset", "publish", v2, "--repo-id", repo, "--tag", "v2.0.0")
     how = kill_after(cli(*args, env=env), delay)
     expected = sorted(json.loads((v1 / "dataset.json").read_text())["samples"],
                       key=lambda r: r["id"])
     loaded = load_dataset(repo, revision="v1.0.0")
     assert sum(split.num_rows for split in loaded.values()) == len(expected)
     run_to_end(*args, env=env)
-    status = json.loads(run_to_end("publish-dataset", "--status", "--repo-id", repo,
+    status = json.loads(run_to_end("dataset", "status", "--json", "--repo-id", repo,
                                    env=env).stdout)
     assert set(status["tags"]) == {"v1.0.0", "v2.0.0"}
     record("publish-dataset", f"{how} at {fraction:.0%} ({delay:.1f}s)",
@@ -168,11 +168,11 @@ def test_kill_publish_model(fraction: float, local_hub: LocalHub, tmp_path: Path
 
     env = local_hub.client_env(tmp_path / "hf_home")
     repo = hub_repo_id("kill-model")
-    delay = fraction * timed("publish-model", "--model", model_release, "--repo-id", repo,
+    delay = fraction * timed("model", "publish", "--model", model_release, "--repo-id", repo,
                              "--tag", "v1.0.0", env=env)
     v2 = copy_release(model_release, tmp_path / "v2")
     set_model_version(v2, "1.1.0")
-    args = ("publish-model", "--model", v2, "--repo-id", repo, "--tag", "v1.1.0")
+    args = ("model", "publish", "--model", v2, "--repo-id", repo, "--tag", "v1.1.0")
     how = kill_after(cli(*args, env=env), delay)
     api = HfApi(endpoint=local_hub.url, token=local_hub.token)
     commit = api.model_info(repo, revision="v1.0.0").sha

@@ -31,6 +31,17 @@ def test_generate_writes_json_dataset_dict_and_verification(tmp_path: Path,
     assert len(review["samples"]) == 80 and all(s["review"] is None for s in review["samples"])
 
 
+def test_generate_json_is_the_result(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "data"
+    assert main(["generate", "-o", str(out), "--samples-per-intent", "40", "--allow-small",
+                 "--json"]) == 0
+    printed = capsys.readouterr()
+    result = json.loads(printed.out)  # stdout holds the JSON only
+    assert result["output"] == str(out) and result["published"] is None
+    assert result["stats"] == json.loads((out / "stats.json").read_text())
+    assert printed.err.startswith(f"wrote {out} in ")
+
+
 def _run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
     rc = main(argv)
     return rc, capsys.readouterr().err
@@ -70,7 +81,7 @@ def test_unknown_config_key_is_refused(capsys: pytest.CaptureFixture, tmp_path: 
     assert rc == 2 and "unknown option(s) samples_per_intnet" in err
 
 
-@pytest.mark.parametrize("command", ["generate", "verify"])
+@pytest.mark.parametrize("command", ["generate", "review"])
 def test_help_is_available(command: str, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as e:
         main([command, "--help"])
@@ -88,8 +99,8 @@ def test_generate_review_apply_round_trip(tmp_path: Path, capsys: pytest.Capture
     new_label = next(i for i in INTENTS if i != first["intent"])
     answers = tmp_path / "answers.txt"
     answers.write_text(f"n {new_label}\n" + "y\n" * (len(samples) - 1))
-    assert main(["verify", str(review), "--answers", str(answers)]) == 0
-    assert main(["verify", str(review), "--apply", str(out)]) == 0
+    assert main(["review", str(review), "--answers", str(answers)]) == 0
+    assert main(["review", str(review), "--apply", str(out)]) == 0
     capsys.readouterr()
     meta = json.loads((out / "dataset.json").read_text())["metadata"]["verification"]
     assert meta["checked"] == len(samples) == 48 and meta["incorrect"] == 1

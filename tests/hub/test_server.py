@@ -357,4 +357,4 @@ def test_hub_serve_help(capsys: pytest.CaptureFixture[str]) -> None:
         cli_main(["hub", "serve", "--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    assert "--data-dir" in out and "--token" in out and "HF_PIPELINE_HUB_TOKEN" in out
+    assert "--data-dir" in out and "--write-token" in out and "HF_PIPELINE_HUB_TOKEN" in out

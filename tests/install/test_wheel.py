@@ -69,7 +69,7 @@ def test_publish_dataset_from_a_wheel_install(wheel_venv: Path, local_hub: Local
                     "--output", str(data)], check=True, cwd=tmp_path, env=env,
                    capture_output=True)
     repo = hub_repo_id("wheel")
-    done = subprocess.run([cli, "publish-dataset", str(data), "--repo-id", repo, "--tag",
+    done = subprocess.run([cli, "dataset", "publish", str(data), "--repo-id", repo, "--tag",
                            "v1.0.0"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     from huggingface_hub import HfApi

@@ -85,4 +85,4 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: hf-pipeline run")
-    assert "--from STAGE" in out and "(default: v1.0.0)" in out
+    assert "--from STAGE" in out and "(default: sqry-nl-intents@v1.0.0)" in out

@@ -251,6 +251,9 @@ def test_a_rerun_does_nothing(completed: Life) -> None:
     assert set(stage_lines(proc).values()) == {"skipped (done, same inputs)"}
     assert completed.state() == before  # same commits, same files, same timings
     assert "stages: " + ", ".join(f"{n} skipped" for n in STAGE_NAMES) in proc.stdout
+    summary = json.loads(completed.run("--json").stdout)  # the same summary, as JSON
+    assert summary["model"] == f"{MODEL}@v0.1.0" and summary["space"] == SPACE
+    assert set(summary["seconds"]) == set(STAGE_NAMES) and summary["demo"] in proc.stdout
 
 
 def test_serve_keeps_the_hub_up_for_the_demo(completed: Life) -> None:
@@ -271,7 +274,7 @@ def test_serve_keeps_the_hub_up_for_the_demo(completed: Life) -> None:
 
 def test_a_new_model_tag_reruns_from_the_release_on(completed: Life) -> None:
     before = completed.state()
-    proc = completed.run("--model-tag", "v0.1.1")
+    proc = completed.run("--model", "@v0.1.1")
     assert ran(proc) == ["release", "calibrate", "publish-model", "publish-space"]
     assert "release: assemble the model folder (inputs changed) ..." in proc.stderr
     assert "calibrate: fit the temperature (upstream changed) ..." in proc.stderr
@@ -284,14 +287,14 @@ def test_a_new_model_tag_reruns_from_the_release_on(completed: Life) -> None:
 
 def test_a_changed_training_option_reruns_from_training_ctrl_c_included(completed: Life) -> None:
     before = completed.state()
-    refused = completed.run("--model-tag", "v0.1.1", "--epochs", "5", check=False)
+    refused = completed.run("--model", "@v0.1.1", "--epochs", "5", check=False)
     assert refused.returncode == 2
     assert ("model tag v0.1.1 of local-user/sqry-nl-intent-classifier already exists" in
-            refused.stderr) and "Fix: pass a new --model-tag" in refused.stderr
+            refused.stderr) and "Fix: pass a new tag, --model @TAG" in refused.stderr
     assert completed.state() == before and stage_lines(refused) == {}  # stopped before work
 
     # Ctrl-C during training: the run stops, and so does its Hub server.
-    command = completed.command("--model-tag", "v0.2.0", "--epochs", "5")
+    command = completed.command("--model", "@v0.2.0", "--epochs", "5")
     log = completed.out.parent / "interrupted.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
@@ -308,6 +311,6 @@ def test_a_changed_training_option_reruns_from_training_ctrl_c_included(complete
     assert processes_serving(completed.out / "hub") == []
     assert completed.state()["train"]["status"] == "started"
 
-    proc = completed.run("--model-tag", "v0.2.0", "--epochs", "5")
+    proc = completed.run("--model", "@v0.2.0", "--epochs", "5")
     assert ran(proc) == list(STAGE_NAMES[3:])  # train onwards, not generate or publishing data
     assert completed.state()["publish-dataset"] == before["publish-dataset"]

@@ -429,18 +429,20 @@ def test_cli_publishes_reports_status_and_errors_without_the_token(
                               capture_output=True, text=True, timeout=300)
 
     repo = hub_repo_id("cli")
-    done = cli("publish-model", "--model", str(model_release), "--repo-id", repo, "--tag", "v1.0.0")
+    done = cli("model", "publish", "--model", str(model_release), "--repo-id", repo, "--tag",
+               "v1.0.0")
     assert done.returncode == 0, done.stderr
     first = done.stdout.splitlines()[0]
     assert first.startswith(f"published: {repo}@v1.0.0 (commit ") and len(first.split()[-1]) == 41
     assert "\n  Hub checksums (HfApi.verify_repo_checksums): 17 files match" in done.stdout
-    status = cli("publish-model", "--repo-id", repo, "--status")
+    status = cli("model", "status", "--repo-id", repo, "--json")
     assert json.loads(status.stdout)["tags"]["v1.0.0"]["model_version"] == "1.0.0"
-    bad = cli("publish-model", "--model", str(model_release), "--repo-id", repo, "--tag", "1.0")
+    bad = cli("model", "publish", "--model", str(model_release), "--repo-id", repo, "--tag",
+              "1.0")
     assert bad.returncode == 2
     assert ("error: tag: got '1.0', expected a version tag like v1.0.0. Each publish is a "
             "semantic-version tag.") in bad.stderr.splitlines()
-    unknown = cli("publish-model", "--repo-id", "nobody/nothing", "--status")
+    unknown = cli("model", "status", "--repo-id", "nobody/nothing")
     assert unknown.returncode == 2
     assert (f"error: status of model repo nobody/nothing: the Hub at {local_hub.url} has no "
             "such repository, or it is private and the token cannot see it. Fix: check the repo "
@@ -453,5 +455,5 @@ def test_help() -> None:
     from hf_pipeline.cli import main
 
     with pytest.raises(SystemExit) as e:
-        main(["publish-model", "--help"])
+        main(["model", "publish", "--help"])
     assert e.value.code == 0

@@ -1,4 +1,4 @@
-"""``hf-pipeline publish-space`` and ``hf-pipeline demo``, as a user runs them."""
+"""``hf-pipeline space publish``, ``space build`` and ``demo``, as a user runs them."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from hf_pipeline.intents import INTENTS
 MODEL_TAG = "v0.0.1"
 
 
-@pytest.mark.parametrize("command", ["publish-space", "demo"])
+@pytest.mark.parametrize("command", ["space publish", "space build", "demo"])
 def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:
-        main([command, "--help"])
+        main([*command.split(), "--help"])
     assert e.value.code == 0 and "usage: hf-pipeline " + command in capsys.readouterr().out
 
 
@@ -33,14 +33,25 @@ def test_demo_needs_a_folder_or_a_model_at_a_revision(tmp_path: Path,
     assert "is neither a folder nor a model repo at a revision" in capsys.readouterr().err
 
 
-def test_publish_space_output_only_builds(tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_space_build_only_builds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "space"
-    assert main(["publish-space", "--repo-id", "me/demo", "--model-repo", "me/model",
-                 "--model-revision", "v1.0.0", "--output", str(out)]) == 0
+    assert main(["space", "build", "--repo-id", "me/demo", "--model", "me/model@v1.0.0",
+                 "-o", str(out)]) == 0
     assert f"built the Space in {out}" in capsys.readouterr().out
     config = json.loads((out / "space_config.json").read_text())
     assert (config["model_repo"], config["model_revision"]) == ("me/model", "v1.0.0")
+    assert main(["space", "build", "--model", "me/model@v1.0.0", "-o", str(tmp_path / "again"),
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "folder": str(tmp_path / "again"), "model": "me/model@v1.0.0", "space": None}
+
+
+def test_a_space_needs_a_model_at_a_tag(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["space", "build", "--model", str(tmp_path), "-o", str(tmp_path / "s")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --model {tmp_path}: a Space serves a model from the Hub. Fix: pass the model "
+        "repo at a tag, NAMESPACE/NAME@TAG (e.g. me/sqry-nl-intent@v1.0.0).\n")
 
 
 @pytest.mark.hub
@@ -49,13 +60,12 @@ def test_publish_space_command(hub_env: Any, hub_model: tuple[str, str],
                                capsys: pytest.CaptureFixture[str]) -> None:
     model, _ = hub_model
     space = hub_repo_id("demo")
-    argv = ["publish-space", "--repo-id", space, "--model-repo", model,
-            "--model-revision", MODEL_TAG]
+    argv = ["space", "publish", "--repo-id", space, "--model", f"{model}@{MODEL_TAG}"]
     assert main(argv) == 0
     first = capsys.readouterr().out
     assert first.startswith(f"published Space {space} (commit ")
     assert main(argv) == 0 and capsys.readouterr().out == first  # nothing new: same commit
-    assert main([*argv[:-1], "v9.9.9"]) == 2
+    assert main([*argv[:-1], f"{model}@v9.9.9"]) == 2
     assert "has no such revision" in capsys.readouterr().err
 
 

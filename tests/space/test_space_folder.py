@@ -102,13 +102,15 @@ def test_rename_touches_names_only() -> None:
         .replace("x = hf_pipeline.io", "x = sqry_nl_runtime.io")
 
 
-def test_app_imports_must_match_in_both_blocks(tmp_path: Path) -> None:
+def test_the_app_imports_hf_pipeline_only(tmp_path: Path) -> None:
+    """One import block: the build renames it, so a second one kept by hand is refused."""
+    assert "hf_pipeline.runtime.classifier" in app_roots()
     app = tmp_path / "app.py"
     app.write_text("if x:\n    from sqry_nl_runtime.runtime import IntentClassifier\n"
-                   "else:\n    from hf_pipeline.runtime import IntentClassifier, tier_for\n")
-    with pytest.raises(SpaceBuildError, match=r"only with hf_pipeline: "
-                                              r"\['hf_pipeline\.runtime\.tier_for'\]; only with "
-                                              r"sqry_nl_runtime: \[\]\)"):
+                   "else:\n    from hf_pipeline.runtime import IntentClassifier\n")
+    with pytest.raises(SpaceBuildError, match=r"imports sqry_nl_runtime \(sqry_nl_runtime\."
+                                              r"runtime, sqry_nl_runtime\.runtime\."
+                                              r"IntentClassifier\)"):
         app_roots(app)
 
 
@@ -133,14 +135,18 @@ def test_space_folder_holds_the_app_the_generated_runtime_and_its_config(
     assert len(generated) == len(closure.modules)
     assert f"{SPACE_PACKAGE}/__init__.py" in generated
     assert f"{SPACE_PACKAGE}/runtime/classifier.py" in generated
-    assert files["app.py"] == space_app().read_bytes()
+    app = files["app.py"].decode("utf-8")
+    assert app.startswith("# Generated from spaces_demo/app.py")
+    assert app.split("\n", 1)[1] == rename_package(space_app().read_text(encoding="utf-8"))
+    assert "from sqry_nl_runtime.runtime import (" in app
     config = json.loads(files["space_config.json"])
     assert (config["model_repo"], config["model_revision"], config["model_commit"]) == (
         MODEL_REPO, MODEL_TAG, COMMIT)
     assert set(config["runtime_sources"]) == set(closure.modules)
-    for name in generated:
+    for name in [*generated, "app.py"]:
         text = files[name].decode("utf-8")
-        assert text.startswith("# Generated from hf_pipeline/")
+        assert text.startswith("# Generated from spaces_demo/" if name == "app.py"
+                               else "# Generated from hf_pipeline/")
         names = {t.string for t in tokenize.generate_tokens(StringIO(text).readline)
                  if t.type == tokenize.NAME}
         assert "hf_pipeline" not in names, name

@@ -64,6 +64,20 @@ def test_evaluate_on_a_dev_set_file(cli_run: Path, tiny_dev_set: Path,
     assert result["num_samples"] == 16 and result["split"] == str(tiny_dev_set)
 
 
+def test_train_json_is_the_result(tmp_path: Path, tiny_data: Path, tiny_dev_set: Path,
+                                  tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+                                  ) -> None:
+    out = tmp_path / "out"
+    assert main(["train", "--data", str(tiny_data), "--dev-set", str(tiny_dev_set),
+                 "--base-model", str(tiny_model_dir), "-o", str(out), "--cpu", "--epochs", "1",
+                 "--batch-size", "8", "--json"]) == 0
+    printed = capsys.readouterr()
+    result = json.loads(printed.out)  # stdout holds the JSON only
+    assert (result["output"], result["final"]) == (str(out), str(out / "final"))
+    assert result["metrics"] == json.loads((out / "eval_metrics.json").read_text())
+    assert "done in" in printed.err
+
+
 def test_bad_input_prints_one_clear_error(tmp_path: Path, tiny_model_dir: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["train", "--data", str(tmp_path / "missing"), "--output", str(tmp_path / "o"),

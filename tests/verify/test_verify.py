@@ -350,7 +350,7 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def test_cli_help(cli: Any, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        cli(["verify", "--help"])
+        cli(["review", "--help"])
     assert info.value.code == 0
     assert "--revisit-skipped" in capsys.readouterr().out
 
@@ -359,11 +359,11 @@ def test_cli_answers_file_then_summary_json(cli: Any, vfile: Path, tmp_path: Pat
                                             capsys: pytest.CaptureFixture[str]) -> None:
     answers = tmp_path / "answers.txt"
     answers.write_text("y\nn FindCallers\ns\ny\n")
-    assert cli(["verify", str(vfile), "--answers", str(answers), "--reviewer", "ana"]) == 0
+    assert cli(["review", str(vfile), "--answers", str(answers), "--reviewer", "ana"]) == 0
     out = capsys.readouterr().out
     assert "stopped at 5/6 (end of answers)" in out
     assert "reviewed   4  (correct 2, incorrect 1, skipped 1)" in out
-    assert cli(["verify", str(vfile), "--summary", "--json"]) == 0
+    assert cli(["review", str(vfile), "--summary", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert (summary["checked"], summary["accuracy"], summary["remaining"]) == (3, 2 / 3, 2)
 
@@ -378,7 +378,7 @@ def test_cli_reads_a_pipe_and_ctrl_c_loses_nothing(cli: Any, vfile: Path,
             raise KeyboardInterrupt
 
     monkeypatch.setattr("sys.stdin", Pipe())
-    assert cli(["verify", str(vfile)]) == 130
+    assert cli(["review", str(vfile)]) == 130
     captured = capsys.readouterr()
     assert "interrupted; every answer so far is saved" in captured.err
     assert "reviewed   2  (correct 1, incorrect 1, skipped 0)" in captured.out
@@ -388,7 +388,7 @@ def test_cli_reads_a_pipe_and_ctrl_c_loses_nothing(cli: Any, vfile: Path,
 def test_cli_apply(cli: Any, vfile: Path, dataset_dir: Path,
                    capsys: pytest.CaptureFixture[str]) -> None:
     review(vfile, answers=["n SymbolQuery"], out=io.StringIO())
-    assert cli(["verify", str(vfile), "--apply", str(dataset_dir)]) == 0
+    assert cli(["review", str(vfile), "--apply", str(dataset_dir)]) == 0
     out = capsys.readouterr().out
     assert "1 checked (0 correct, 1 incorrect, 0 skipped), accuracy 0.0%, 2.5% of" in out
     assert "train-000001: FindCallers -> SymbolQuery" in out
@@ -398,7 +398,7 @@ def test_cli_corrupt_file_is_one_message_and_exit_2(cli: Any, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "v.json"
     path.write_text(_corrupt([{**GOOD, "intent": "Nope"}]))
-    assert cli(["verify", str(path), "--summary"]) == 2
+    assert cli(["review", str(path), "--summary"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}: sample 0 (id 'a-1'): field 'intent' is 'Nope'")
     assert "Traceback" not in err and len(err.splitlines()) == 1
