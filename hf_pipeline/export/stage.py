@@ -102,14 +102,15 @@ def gate_export(export_dir: str | Path, *, eval_sets: Mapping[str, EvalSet],
 
     export_dir = Path(export_dir)
     report = read_export_report(export_dir)
+    measured = sha256_file(export_dir / INT8_FILE)  # the bytes the gate is about to measure
     try:
         gate = run_gate(export_dir / FP32_FILE, export_dir / INT8_FILE,
                         tokenizer=export_dir / TOKENIZER_FILE, sets=eval_sets, cfg=cfg)
     except AccuracyGateError as e:
-        report["gate"] = e.report.to_dict()
+        report["gate"] = {**e.report.to_dict(), "int8_sha256": measured}
         atomic_write_json(export_dir / REPORT_FILE, report)
         raise
-    report["gate"] = gate.to_dict()
+    report["gate"] = {**gate.to_dict(), "int8_sha256": measured}
     if data_provenance:
         report["data"] = dict(data_provenance)
     atomic_write_json(export_dir / REPORT_FILE, report)

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from hf_pipeline.contract import T_MAX, T_MIN
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.intents import INTENTS, check_label_order
 
@@ -23,8 +24,18 @@ def uncalibrated_temperature() -> dict[str, Any]:
             "intent_labels": list(INTENTS)}
 
 
+def temperature_problem(t: object) -> str | None:
+    """What a temperature must be, when ``t`` is not that (None: it is). The contract's
+    bounds: outside them a confidence is meaningless (T = 0.001 makes every query 1.0)."""
+    if (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)
+            or not T_MIN <= t <= T_MAX):
+        return f"a finite number > 0, within the contract's bounds [{T_MIN}, {T_MAX}]"
+    return None
+
+
 def read_temperature(path: str | Path) -> dict[str, Any]:
-    """A temperature.json, checked: T a finite number > 0, labels (if given) in order."""
+    """A temperature.json, checked: T within the contract's bounds, labels (if given) in
+    order."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -36,9 +47,9 @@ def read_temperature(path: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as e:
         raise DataFileError(path, f"not valid JSON ({e.msg}).", fix=RECALIBRATE) from None
     t = data.get("temperature") if isinstance(data, dict) else None
-    if (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)
-            or not t > 0):
-        raise DataFileError(path, f"'temperature' is {t!r}, expected a finite number > 0.",
+    problem = temperature_problem(t)
+    if problem:
+        raise DataFileError(path, f"'temperature' is {t!r}, expected {problem}.",
                             fix=RECALIBRATE)
     labels = data.get("intent_labels")
     if labels is not None:

@@ -320,11 +320,16 @@ def local_version(cfg: PublishModelConfig, endpoint: str) -> ModelVersion:
     folder's manifest at ``endpoint``, build sqry's archive, render and validate the card."""
     from huggingface_hub import ModelCard
 
-    release = point_at(cfg, endpoint, read_release(cfg.release_dir))
+    release = read_release(cfg.release_dir)
+    version = release.version["model_version"]
+    if version != cfg.tag.removeprefix("v"):
+        raise PublishError(
+            f"{cfg.release_dir}: tag {cfg.tag} would publish model_version {version} "
+            f"(version.txt): sqry would report {version} and install sqry-models-v{version}"
+            f".tar.gz from a release tagged {cfg.tag}. Fix: publish it under --tag v{version}, "
+            f"or build the release again with --model-version {cfg.tag.removeprefix('v')}.")
+    release = point_at(cfg, endpoint, release)
     _check_hub_ids(release)
-    if release.version["model_version"] != cfg.tag.removeprefix("v"):
-        log.warning("tag %s publishes model_version %s (version.txt): the runtime will report "
-                    "the latter", cfg.tag, release.version["model_version"])
     reports = read_reports(cfg.resolved_reports_dir, release)
     files = [*release.local_files(),
              *sqry_files(release.folder), *transformers_files(reports.export, cfg.weights_dir),

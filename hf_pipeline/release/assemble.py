@@ -8,6 +8,7 @@ The export folder's report is copied to the reports folder beside it (``<release
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 from collections.abc import Mapping
@@ -52,9 +53,10 @@ def release_tokenizer(tokenizer_path: str | Path) -> str:
 def assemble(out_dir: str | Path, *, onnx_path: str | Path, tokenizer_path: str | Path,
              model_config: Mapping[str, Any], info: ReleaseInfo,
              temperature: Mapping[str, Any] | None = None, preset: str | None = None,
-             destination: Destination | None = None) -> Path:
+             destination: Destination | None = None, onnx_sha256: str | None = None) -> Path:
     """Write the model folder from its parts, as one step; checksums and manifest last.
-    ``destination``: where it will be published (None: unpublished, see ``manifest``)."""
+    ``destination``: where it will be published (None: unpublished, see ``manifest``).
+    ``onnx_sha256``: the graph must be exactly these bytes (the ones the gate measured)."""
     from hf_pipeline.export.onnx_export import check_graph
 
     out_dir, onnx_path = Path(out_dir).resolve(), Path(onnx_path)
@@ -63,9 +65,16 @@ def assemble(out_dir: str | Path, *, onnx_path: str | Path, tokenizer_path: str 
     check_int8(onnx_path)
     check_graph(onnx_path)
     tokenizer_text = release_tokenizer(tokenizer_path)
+    graph = onnx_path.read_bytes()
+    if onnx_sha256 is not None and hashlib.sha256(graph).hexdigest() != onnx_sha256:
+        raise CheckFailedError(
+            f"{onnx_path}: not the graph the INT8 accuracy gate measured (SHA-256 "
+            f"{hashlib.sha256(graph).hexdigest()[:12]}..., the gate measured "
+            f"{onnx_sha256[:12]}...); it changed after the gate. Fix: run the gate again "
+            "(`hf-pipeline export gate`) or export again.")
     staged = stage_folder(out_dir)
     try:
-        atomic_write_bytes(staged / ONNX_FILE, onnx_path.read_bytes())
+        atomic_write_bytes(staged / ONNX_FILE, graph)
         atomic_write_text(staged / TOKENIZER_FILE, tokenizer_text)
         atomic_write_json(staged / CONFIG_FILE, release_config(model_config))
         atomic_write_json(staged / TEMPERATURE_FILE,
@@ -79,6 +88,16 @@ def assemble(out_dir: str | Path, *, onnx_path: str | Path, tokenizer_path: str 
         raise
     log.info("model folder ready: %s", out_dir)
     return out_dir
+
+
+def _gated_sha256(report: Mapping[str, Any]) -> str | None:
+    """The SHA-256 of the INT8 graph the gate measured (recorded by the gate; reports from
+    before that: the one the export wrote)."""
+    from hf_pipeline.model_folder.layout import INT8_FILE
+
+    gate = report.get("gate") or {}
+    return gate.get("int8_sha256") or ((report.get("files") or {}).get(INT8_FILE) or {}).get(
+        "sha256")
 
 
 def build_release(export_dir: str | Path, out_dir: str | Path, *, info: ReleaseInfo,
@@ -105,7 +124,8 @@ def build_release(export_dir: str | Path, out_dir: str | Path, *, info: ReleaseI
                    tokenizer_path=export_dir / TOKENIZER_FILE,
                    model_config=read_model_config(export_dir), info=info,
                    temperature=temperature, preset=report.get("config", {}).get("preset"),
-                   destination=destination)
+                   destination=destination, onnx_sha256=_gated_sha256(report) if require_gate
+                   else None)
     atomic_write_bytes(reports_dir(out) / EXPORT_REPORT,
                        (export_dir / REPORT_FILE).read_bytes())
     return out

@@ -11,7 +11,6 @@ export without the runtime importing torch.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from hf_pipeline.model_folder.layout import (
     is_release_folder,
 )
 from hf_pipeline.model_folder.reader import Release, open_release
+from hf_pipeline.model_folder.temperature import temperature_problem
 from hf_pipeline.runtime.hygiene import CleanText, clean
 
 if TYPE_CHECKING:
@@ -83,8 +83,9 @@ class IntentClassifier:
     def __init__(self, model: LogitsModel, *, temperature: float = 1.0,
                  batch_size: int = DEFAULT_BATCH_SIZE, source: Path | None = None,
                  verified: bool = False) -> None:
-        if not (math.isfinite(temperature) and temperature > 0):
-            raise InvalidValueError("temperature", temperature, "a finite number > 0")
+        problem = temperature_problem(temperature)
+        if problem:
+            raise InvalidValueError("temperature", temperature, problem)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidValueError("batch_size", batch_size, "an integer >= 1")
         self.model, self.temperature, self.batch_size = model, float(temperature), batch_size

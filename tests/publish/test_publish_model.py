@@ -215,11 +215,19 @@ def test_republishing_identical_content_is_a_no_op(hub_env, hub_api,
 
 def test_same_tag_with_other_content_is_refused_and_the_tag_stays(
         hub_env, hub_api, hub_repo_id: Callable[[str], str], model_release: Path,
-        model_release_v2: Path) -> None:
+        model_release_v2: Path, release_with_reports: Path) -> None:
+    import re
+
+    from hf_pipeline.model_folder.update import update_folder
+
     repo = hub_repo_id("refuse")
     first = publish(model_release, repo)
+    # The same model_version, released on another day: other content under the same tag.
+    text = (release_with_reports / "version.txt").read_text(encoding="utf-8")
+    update_folder(release_with_reports, {"version.txt": re.sub(
+        r"^date=.*$", "date=2000-01-01", text, flags=re.M).encode()})
     with pytest.raises(PublishError) as e:
-        publish(model_release_v2, repo)
+        publish(release_with_reports, repo)
     assert str(e.value).startswith(f"tag v1.0.0 of {repo} already holds different model (")
     assert "version.txt differs" in str(e.value) and "Tags are never moved" in str(e.value)
     assert hub_api.list_repo_refs(repo).tags[0].target_commit == first.commit
@@ -370,6 +378,14 @@ def test_bad_inputs_get_clear_errors_before_any_request(
 
 @pytest.mark.parametrize(("field", "value"), [("tag", "1.0"), ("tag", "v1"),
                                               ("repo_id", "no-namespace"), ("repo_id", "a/b/c")])
+def test_a_tag_that_is_not_the_model_version_is_refused(model_release: Path) -> None:
+    # Issue 24: a folder whose version.txt says 1.0.0 is never published as v2.0.0.
+    with pytest.raises(PublishError, match=r"tag v2\.0\.0 would publish model_version 1\.0\.0 .*"
+                       r"Fix: publish it under --tag v1\.0\.0, or build the release again "
+                       r"with --model-version 2\.0\.0\."):
+        publish(model_release, "hf-pipeline-tests/never-created", tag="v2.0.0")
+
+
 def test_bad_tag_or_repo_id_is_refused(field: str, value: str, model_release: Path) -> None:
     from hf_pipeline.errors import InvalidValueError
 

@@ -173,28 +173,33 @@ def test_release_loads_as_the_runtime_does(release: IntentClassifier,
 
 def test_probabilities_are_softmax_of_logits_over_t(release_copy: Path) -> None:
     document = read_json(release_copy / "temperature.json")
-    set_temperature(release_copy, {**document, "temperature": 0.002})
+    set_temperature(release_copy, {**document, "temperature": 0.05})
     classifier = IntentClassifier.from_dir(release_copy)
-    assert classifier.temperature == 0.002 and classifier.verified
+    assert classifier.temperature == 0.05 and classifier.verified
     logits = classifier.logits(TEXTS)
     probabilities = probability_matrix(classifier.predict(TEXTS))
-    np.testing.assert_allclose(probabilities, reference_softmax(logits, 0.002), atol=1e-12)
+    np.testing.assert_allclose(probabilities, reference_softmax(logits, 0.05), atol=1e-12)
     # T really changed something: the untrained model is near-uniform at T = 1.
     at_one = reference_softmax(logits, 1.0).max(axis=1)
     assert (at_one < 0.15).all() and (probabilities.max(axis=1) > at_one + 0.1).all()
 
 
+BOUNDS = "expected a finite number > 0, within the contract's bounds [0.05, 20.0]."
+
+
 @pytest.mark.parametrize(("content", "problem"), [
     ("{not json", "not valid JSON"),
-    ({"temperature": "0.5"}, "'temperature' is '0.5', expected a finite number > 0."),
-    ({"temperature": 0}, "'temperature' is 0, expected a finite number > 0."),
-    ({"temperature": -0.5}, "'temperature' is -0.5, expected a finite number > 0."),
-    ({"temperature": True}, "'temperature' is True, expected a finite number > 0."),
-    ({"temperature": None}, "'temperature' is None, expected a finite number > 0."),
-    ({"metrics": {}}, "'temperature' is None, expected a finite number > 0."),
-    ({"temperature": math.nan}, "'temperature' is nan, expected a finite number > 0."),
-    ({"temperature": math.inf}, "'temperature' is inf, expected a finite number > 0."),
-    ([0.5], "'temperature' is None, expected a finite number > 0."),
+    ({"temperature": "0.5"}, "'temperature' is '0.5', " + BOUNDS),
+    ({"temperature": 0}, "'temperature' is 0, " + BOUNDS),
+    ({"temperature": -0.5}, "'temperature' is -0.5, " + BOUNDS),
+    ({"temperature": True}, "'temperature' is True, " + BOUNDS),
+    ({"temperature": None}, "'temperature' is None, " + BOUNDS),
+    ({"metrics": {}}, "'temperature' is None, " + BOUNDS),
+    ({"temperature": math.nan}, "'temperature' is nan, " + BOUNDS),
+    ({"temperature": math.inf}, "'temperature' is inf, " + BOUNDS),
+    ({"temperature": 0.001}, "'temperature' is 0.001, " + BOUNDS),
+    ({"temperature": 100}, "'temperature' is 100, " + BOUNDS),
+    ([0.5], "'temperature' is None, " + BOUNDS),
     ({"temperature": 0.5, "intent_labels": list(reversed(INTENTS))}, "intent_labels"),
     ({"temperature": 0.5, "intent_labels": 5}, "intent_labels: the labels are a int"),
     (b'{"temperature": 0.5, "note": "\xff"}', "not UTF-8"),
