@@ -27,8 +27,9 @@ from hf_pipeline.pipeline.hub import HubSession
 log = logging.getLogger(__name__)
 
 WORK_DIR = "pipeline"  # OUTPUT/pipeline: files the run writes for itself
-# Stages whose output lives in another stage's folder (calibrate updates the release).
-FOLDER_OF = {"calibrate": "release"}
+# Where a stage's folder is when its recorded outputs do not say (calibrate updates the
+# release; training writes final/ inside its output folder).
+FOLDER_OF = {"calibrate": "release", "train": "train/final"}
 
 
 @dataclass
