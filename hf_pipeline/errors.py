@@ -3,7 +3,7 @@
 The CLI prints ``str(error)`` and exits non-zero; a traceback only with HF_PIPELINE_DEBUG=1.
 Exit codes: 2 for a usage or input error (``PipelineError``), 1 for a check that ran and
 failed (``CheckFailedError``: ONNX parity, the INT8 accuracy gate, checksums, a refused
-publish).
+publish), and for any other exception, a bug (``hf_pipeline.cli.main`` says so in one line).
 """
 
 from __future__ import annotations
