@@ -45,19 +45,21 @@ class Allowed:
     note: str = ""
 
     def admits(self, value: Any) -> bool:
-        if self.choices is not None:
-            return value in self.choices
+        if value is None:  # whether None is allowed at all is the annotation's to say
+            return True
         if isinstance(value, tuple):
             return all(self.admits(v) for v in value)
+        if self.choices is not None:
+            return value in self.choices
         if not isinstance(value, int | float) or isinstance(value, bool):
-            return True  # None for an optional number
+            return True
         return not ((self.ge is not None and value < self.ge)
                     or (self.gt is not None and value <= self.gt)
                     or (self.le is not None and value > self.le)
                     or (self.lt is not None and value >= self.lt))
 
     def describe(self) -> str:
-        """" in [0, 1)", " >= 1", "" (never the choices: ``expected`` says those)."""
+        """The bounds in words, ' in [0, 1)', ' >= 1', or '' (choices: see ``describe``)."""
         low = (f"[{self.ge:g}" if self.ge is not None else
                f"({self.gt:g}" if self.gt is not None else None)
         high = (f"{self.le:g}]" if self.le is not None else

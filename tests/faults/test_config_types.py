@@ -67,7 +67,7 @@ NAN, INF = float("nan"), float("inf")
 WRONG: dict[Any, tuple[Any, ...]] = {
     bool: ("yes", 1, None),
     int: ("many", 2.5, True, None),
-    float: ("fast", None, True, -INF),
+    float: ("fast", None, True, -INF, [0.5]),
     str: ([1, 2], 5, {"a": 1}),
     Path: (["a", "b"], 7, True),
     tuple: (5, "a,b", {"a": 1}),
@@ -96,7 +96,8 @@ def _outside(tp: Any, allowed: Allowed) -> Any:
 
 def bad_values(cls: type) -> Iterator[tuple[str, Any]]:
     """(field, value) pairs the checker must refuse: every field, wrong types cycled through
-    the candidates, NaN for every float, and one value outside each field's range."""
+    the candidates, NaN and infinity for every float, and one value outside each field's
+    range."""
     hints = typing.get_type_hints(cls)
     for i, f in enumerate(dataclasses.fields(cls)):
         tp, optional = _base(hints[f.name])
@@ -104,7 +105,7 @@ def bad_values(cls: type) -> Iterator[tuple[str, Any]]:
                       if not (optional and v is None)]
         yield f.name, candidates[i % len(candidates)]
         if tp is float:
-            yield f.name, NAN
+            yield from ((f.name, v) for v in (NAN, INF))
         allowed = f.metadata.get(ALLOWED)
         if allowed is not None:
             yield f.name, _outside(tp, allowed)
