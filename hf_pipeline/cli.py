@@ -3,6 +3,9 @@
 Stage modules are imported lazily for their ``register`` function only; heavy libraries
 (torch, onnxruntime, gradio) are imported inside the commands so ``--help`` stays instant.
 The options they share are defined once, in ``hf_pipeline.cli_options`` (the CLI grammar).
+Errors end in one line on stderr: a ``PipelineError``'s own message, or, for any other
+exception (a bug: every bad input has its own check), what failed and where to report it;
+``HF_PIPELINE_DEBUG=1`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ STAGE_COMMANDS: tuple[str, ...] = (
 )
 
 log = logging.getLogger("hf_pipeline")
+DEBUG_ENV = "HF_PIPELINE_DEBUG"  # set: errors end in a traceback instead of one line
+REPORT_BUGS_TO = "the hf_pipeline issue tracker (the sqry project's issues)"
 
 
 def _load_trained(folder: Any, **kwargs: Any) -> Any:
@@ -66,24 +71,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    level = max(logging.DEBUG, logging.WARNING - 10 * args.verbose)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if os.environ.get("HF_PIPELINE_QUIET_LIBRARIES"):  # a process of `hf-pipeline run`
-        from hf_pipeline.pipeline.logs import quiet_library_noise
-
-        quiet_library_noise(debug=level <= logging.DEBUG)
+    args: argparse.Namespace | None = None
     try:
+        args = build_parser().parse_args(argv)
+        level = max(logging.DEBUG, logging.WARNING - 10 * args.verbose)
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+        if os.environ.get("HF_PIPELINE_QUIET_LIBRARIES"):  # a process of `hf-pipeline run`
+            from hf_pipeline.pipeline.logs import quiet_library_noise
+
+            quiet_library_noise(debug=level <= logging.DEBUG)
         return int(args.func(args) or 0)
     except PipelineError as e:
-        if os.environ.get("HF_PIPELINE_DEBUG"):
+        if os.environ.get(DEBUG_ENV):
             raise
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # the last line of defence: whatever escaped is a bug of ours
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(bug_message(args, e), file=sys.stderr)
+        return 1
+
+
+def bug_message(args: argparse.Namespace | None, error: BaseException) -> str:
+    """One line for an exception no check caught: what failed, that it is a bug, where to
+    report it, and how to see the traceback."""
+    words = [str(v) for k, v in vars(args or argparse.Namespace()).items()
+             if (k == "command" or k.endswith("_command")) and isinstance(v, str)]
+    what = " ".join(["hf-pipeline", *words])
+    detail = " ".join(str(error).split())[:300]
+    return (f"error: `{what}` failed unexpectedly: {type(error).__name__}"
+            f"{': ' + detail if detail else ''}. This is a bug in hf_pipeline, not in your "
+            f"input: please report it to {REPORT_BUGS_TO}, with the output of the same command "
+            f"run with {DEBUG_ENV}=1 (which shows the traceback).")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 The CLI prints ``str(error)`` and exits non-zero; a traceback only with HF_PIPELINE_DEBUG=1.
 Exit codes: 2 for a usage or input error (``PipelineError``), 1 for a check that ran and
 failed (``CheckFailedError``: ONNX parity, the INT8 accuracy gate, checksums, a refused
-publish).
+publish), and for any other exception, a bug (``hf_pipeline.cli.main`` says so in one line).
 """
 
 from __future__ import annotations
@@ -34,10 +34,17 @@ class ConfigError(PipelineError, ValueError):
 class InvalidValueError(ConfigError):
     """``field`` has ``value``, but ``expected`` was required."""
 
-    def __init__(self, field: str, value: object, expected: str, *, fix: str = "") -> None:
-        self.field, self.value, self.expected = field, value, expected
-        msg = f"{field}: got {value!r}, expected {expected}."
+    def __init__(self, field: str, value: object, expected: str, *, fix: str = "",
+                 source: str = "") -> None:
+        self.field, self.value, self.expected, self.fix = field, value, expected, fix
+        self.source = source  # where the value came from (a config file), when known
+        msg = f"{source}: " * bool(source) + f"{field}: got {value!r}, expected {expected}."
         super().__init__(f"{msg} {fix}".strip())
+
+    def located(self, source: str) -> InvalidValueError:
+        """The same error, saying which file (and section) the value came from."""
+        return InvalidValueError(self.field, self.value, self.expected, fix=self.fix,
+                                 source=source)
 
 
 class DataFileError(PipelineError, ValueError):

@@ -159,9 +159,9 @@ def run_model(args: argparse.Namespace) -> int:
 def run_gate_command(args: argparse.Namespace) -> int:
     from hf_pipeline.export.stage import gate_export
 
+    cfg = _export_config(args)  # the options first: a bad one is refused before any load
     sets, provenance = _eval_sets(args)
-    report = gate_export(args.export_dir, eval_sets=sets, cfg=_export_config(args),
-                         data_provenance=provenance)
+    report = gate_export(args.export_dir, eval_sets=sets, cfg=cfg, data_provenance=provenance)
     print_result(args, report.to_dict(), report.table)
     note(args, f"gate passed (budget {report.max_drop_points:g} points"
          f"{'' if report.meets_target else '; above the target'})")

@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--option-ratio", type=float, help="share of samples (all intents but "
                    "Ambiguous) given an option phrase: depth, limit, language, path, output"
                    + help_default(GenerateConfig, "option_ratio"))
-    p.add_argument("--augmentations", help="comma-separated names (default: all; see "
-                   "--list-augmentations)")
+    p.add_argument("--augmentations", type=_names, help="comma-separated names (default: "
+                   "all; see --list-augmentations)")
     p.add_argument("--templates", dest="templates_dir", type=Path, help="template folder")
     p.add_argument("--slots", dest="slots_file", type=Path, help="slot values YAML file")
     p.add_argument("--allow-small", action="store_true", default=None,
@@ -58,6 +58,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_visibility_option(p, default="public", what="the --push-to-hub dataset repo")
     add_hub_options(p)
     p.set_defaults(func=run)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """``a,b`` -> ("a", "b"), as GenerateConfig.augmentations holds them."""
+    return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,10 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from hf_pipeline.errors import DataFileError
-from hf_pipeline.generate.slots import SLOT_NAMES, SLOTS_FILE, stable_rank
+from hf_pipeline.generate.slots import (
+    POSITIONS,
+    SLOT_NAMES,
+    SLOTS_FILE,
+    read_slot_file,
+    stable_rank,
+)
 from hf_pipeline.generate.templates import (
     OPTION_KINDS,
     Seq,
@@ -28,9 +32,7 @@ from hf_pipeline.generate.templates import (
     render,
     tidy,
 )
-from hf_pipeline.io import read_text
 
-POSITIONS: tuple[str, ...] = ("append", "prepend")
 # When an option is added, the share of them put before the request rather than after it.
 PREPEND_SHARE = 0.2
 # A kind is not added to a template that already fills the slot of the same name.
@@ -55,40 +57,19 @@ OptionPhrases = dict[str, dict[str, dict[str, tuple[Phrase, ...]]]]
 
 def load_options(path: Path = SLOTS_FILE, *, heldout_fraction: float = 0.15) -> OptionPhrases:
     """The ``options:`` section of the slot file, split into train / validation / test."""
-    try:
-        data = yaml.safe_load(read_text(path)) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise DataFileError(path, f"cannot read option phrases: {e}") from None
-    section = data.get("options")
-    if not isinstance(section, dict):
-        raise DataFileError(path, "no 'options:' section of option phrases.",
-                            fix=f"add one with the kinds {', '.join(OPTION_KINDS)}.")
-    unknown = sorted(set(section) - set(OPTION_KINDS))
-    if unknown:
-        raise DataFileError(path, f"unknown option kind(s) {', '.join(map(str, unknown))}.",
-                            fix=f"use only {', '.join(OPTION_KINDS)}.")
+    slot_file = read_slot_file(path)
     out: OptionPhrases = {s: {k: {} for k in OPTION_KINDS} for s in ("train", "validation",
                                                                      "test")}
     for kind in OPTION_KINDS:
-        lists = section.get(kind)
-        if not isinstance(lists, dict) or not set(lists) <= set(POSITIONS):
-            raise DataFileError(path, f"option kind {kind!r} must map append/prepend to lists "
-                                "of phrases.")
         for position in POSITIONS:
-            texts = [str(t).strip() for t in dict.fromkeys(lists.get(position) or [])]
+            texts: dict[str, int] = {}  # phrase -> its (first) line
+            for text, line in slot_file.options[kind].get(position, ()):
+                texts.setdefault(text.strip(), line)
             if position == "append" and len(texts) < 3:
                 raise DataFileError(path, f"option kind {kind!r} has {len(texts)} append "
                                     "phrase(s); at least 3 are needed to hold some out for "
-                                    "validation and test.")
-            phrases = []
-            for text in texts:
-                try:
-                    tree = parse(text, known_slots=SLOT_NAMES)
-                except TemplateSyntaxError as e:
-                    raise DataFileError(path, f"option phrase {text!r} ({kind}): {e}.",
-                                        fix="see hf_pipeline/generate/templates/README.md."
-                                        ) from None
-                phrases.append(Phrase(kind, position, text, tree))
+                                    "validation and test.", line=slot_file.option_lines[kind])
+            phrases = [_phrase(path, kind, position, text, n) for text, n in texts.items()]
             phrases.sort(key=lambda p: stable_rank("option", p.kind, p.position, p.text))
             if len(phrases) >= 3:
                 k = max(1, round(len(phrases) * heldout_fraction))
@@ -99,6 +80,14 @@ def load_options(path: Path = SLOTS_FILE, *, heldout_fraction: float = 0.15) -> 
             for split, chosen in parts.items():
                 out[split][kind][position] = tuple(chosen)
     return out
+
+
+def _phrase(path: Path, kind: str, position: str, text: str, line: int) -> Phrase:
+    try:
+        return Phrase(kind, position, text, parse(text, known_slots=SLOT_NAMES))
+    except TemplateSyntaxError as e:
+        raise DataFileError(path, f"option phrase {text!r} ({kind}): {e}.", line=line,
+                            fix="see hf_pipeline/generate/templates/README.md.") from None
 
 
 def add_option(text: str, kinds: Sequence[str], phrases: dict[str, dict[str, tuple[Phrase, ...]]],

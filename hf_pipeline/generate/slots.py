@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from hf_pipeline.errors import DataFileError
-from hf_pipeline.io import read_text
+from hf_pipeline.generate.templates import OPTION_KINDS
+from hf_pipeline.generate.yaml_nodes import compose_file, line, mapping, scalars
 
 
 def stable_rank(*parts: object) -> bytes:
@@ -49,29 +48,70 @@ class Vocabulary:
         return rng.choice(self.lists[name])
 
 
+# Where an option phrase goes: after the request, or before it.
+POSITIONS: tuple[str, ...] = ("append", "prepend")
+# kind -> position -> (phrase, line)
+OptionTexts = dict[str, dict[str, tuple[tuple[str, int], ...]]]
+
+
+@dataclass(frozen=True)
+class SlotFile:
+    """A slot file of the right shape: the word lists, and the option phrases by kind and
+    position with their lines (``option_lines``: the line of each kind)."""
+
+    path: Path
+    lists: dict[str, tuple[str, ...]]
+    options: OptionTexts
+    option_lines: dict[str, int]
+
+
+def read_slot_file(path: Path = SLOTS_FILE) -> SlotFile:
+    """``path`` (slots.yaml), its shape checked: sections ``open`` and ``closed`` map each
+    list name to a non-empty list of values, ``options`` maps each option kind to
+    append/prepend lists of phrases. Anything else is a DataFileError naming the line."""
+    top = mapping(path, compose_file(path), "the slot file", at=1,
+                  allowed=("open", "closed", "options"),
+                  fix="see hf_pipeline/generate/slots.yaml for the sections and lists.")
+    lists: dict[str, tuple[str, ...]] = {}
+    for section, names in (("open", OPEN_LISTS), ("closed", CLOSED_LISTS)):
+        entries = mapping(path, top.get(section), f"section {section!r}", at=1, allowed=names)
+        missing = [n for n in names if n not in entries]
+        if missing:
+            raise DataFileError(path, f"section {section!r} lacks list(s) {', '.join(missing)}.",
+                                line=line(top[section]),
+                                fix="every slot list needs at least one value.")
+        for name, node in entries.items():
+            lists[name] = tuple(text for text, _ in scalars(path, node, f"list {name!r}"))
+            if not lists[name]:
+                raise DataFileError(path, f"list {name!r} is empty.", line=line(node),
+                                    fix="every slot list needs at least one value.")
+    kinds = mapping(path, top.get("options"), "section 'options'", at=1, allowed=OPTION_KINDS,
+                    fix=f"give the option phrases of the kinds {', '.join(OPTION_KINDS)}.")
+    missing = [k for k in OPTION_KINDS if k not in kinds]
+    if missing:
+        raise DataFileError(path, f"section 'options' lacks kind(s) {', '.join(missing)}.",
+                            line=line(top["options"]))
+    options = {kind: {position: tuple(scalars(path, phrases, f"option phrases {kind}.{position}"))
+                      for position, phrases in mapping(path, node, f"option kind {kind!r}",
+                                                       allowed=POSITIONS).items()}
+               for kind, node in kinds.items()}
+    return SlotFile(path, lists, options, {kind: line(node) for kind, node in kinds.items()})
+
+
 def load_vocabularies(path: Path = SLOTS_FILE, *,
                       heldout_fraction: float = 0.25) -> dict[str, Vocabulary]:
     """``{"train": ..., "heldout": ...}``: open lists partitioned by a stable hash rank."""
-    try:
-        data = yaml.safe_load(read_text(path))
-    except (OSError, yaml.YAMLError) as e:
-        raise DataFileError(path, f"cannot read slot values: {e}") from None
-    for section, names in (("open", OPEN_LISTS), ("closed", CLOSED_LISTS)):
-        present = (data or {}).get(section) or {}
-        missing = [n for n in names if not present.get(n)]
-        if missing:
-            raise DataFileError(path, f"section {section!r} lacks list(s) {', '.join(missing)}.",
-                                fix="every slot list needs at least one value.")
+    lists = read_slot_file(path).lists
     train: dict[str, tuple[str, ...]] = {}
     heldout: dict[str, tuple[str, ...]] = {}
     for name in OPEN_LISTS:
-        values = [str(v) for v in dict.fromkeys(data["open"][name])]
+        values = list(dict.fromkeys(lists[name]))
         ranked = sorted(values, key=lambda v: stable_rank(name, v))
         cut = max(1, round(len(values) * heldout_fraction)) if len(values) > 1 else 0
         heldout[name] = tuple(ranked[:cut]) or tuple(values)
         train[name] = tuple(ranked[cut:])
     for name in CLOSED_LISTS:
-        train[name] = heldout[name] = tuple(str(v) for v in data["closed"][name])
+        train[name] = heldout[name] = lists[name]
     return {"train": Vocabulary(train), "heldout": Vocabulary(heldout)}
 
 

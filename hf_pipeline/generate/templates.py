@@ -18,8 +18,8 @@ from typing import Union
 import yaml
 
 from hf_pipeline.errors import DataFileError
+from hf_pipeline.generate.yaml_nodes import compose_file, line, mapping, scalar, scalars
 from hf_pipeline.intents import AMBIGUOUS, INTENTS
-from hf_pipeline.io import read_text
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 GROUP_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -233,33 +233,24 @@ def load_templates(directory: Path | None = None, *, known_slots: frozenset[str]
 
 def load_template_file(path: Path, *, known_slots: frozenset[str],
                        known_options: Sequence[str] = OPTION_KINDS) -> tuple[str, list[Template]]:
-    try:
-        root = yaml.compose(read_text(path))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise DataFileError(path, f"not valid YAML: {getattr(e, 'problem', e)}.",
-                            line=mark.line + 1 if mark else None,
-                            fix="check indentation and quote lines that start with { [ or "
-                            "contain ': '.") from None
-    if not isinstance(root, yaml.MappingNode):
-        raise DataFileError(path, "expected a mapping with keys intent, description, templates.")
-    top = {k.value: v for k, v in root.value}
-    unknown = sorted(set(top) - {"intent", "description", "options", "templates"})
-    if unknown:
-        raise DataFileError(path, f"unknown key(s) {', '.join(unknown)}.",
-                            fix="use only intent, description, options, templates.")
-    intent_node = top.get("intent")
-    if intent_node is None or intent_node.value not in INTENTS:
-        value = None if intent_node is None else intent_node.value
-        raise DataFileError(path, f"intent is {value!r}, not one of the runtime's intents.",
-                            line=None if intent_node is None else intent_node.start_mark.line + 1,
-                            fix=f"use one of {', '.join(INTENTS)}.")
-    groups = top.get("templates")
-    if not isinstance(groups, yaml.MappingNode) or not groups.value:
-        raise DataFileError(path, "'templates' must map group names to lists of templates.")
-    options = _options(path, intent_node.value, top.get("options"), known_options)
-    return intent_node.value, [replace(t, options=options) for t in
-                               _templates(path, intent_node.value, groups, known_slots)]
+    top = mapping(path, compose_file(path), "the template file", at=1,
+                  allowed=("intent", "description", "options", "templates"),
+                  fix="a template file maps intent, description, options and templates.")
+    intent = scalar(path, top.get("intent"), "intent", at=1, fix=f"use one of "
+                    f"{', '.join(INTENTS)}.")
+    if intent not in INTENTS:
+        raise DataFileError(path, f"intent is {intent!r}, not one of the runtime's intents.",
+                            line=line(top["intent"]), fix=f"use one of {', '.join(INTENTS)}.")
+    if "description" in top:
+        scalar(path, top["description"], "description")
+    groups = mapping(path, top.get("templates"), "'templates'", at=1,
+                     fix="map group names to lists of templates.")
+    if not groups:
+        raise DataFileError(path, "'templates' has no groups.", line=line(top["templates"]),
+                            fix="map group names to lists of templates.")
+    options = _options(path, intent, top.get("options"), known_options)
+    return intent, [replace(t, options=options) for t in
+                    _templates(path, intent, groups, known_slots)]
 
 
 def _options(path: Path, intent: str, node: yaml.Node | None,
@@ -267,44 +258,34 @@ def _options(path: Path, intent: str, node: yaml.Node | None,
     """The ``options:`` key: a list of option kinds, each one of ``known``."""
     if node is None:
         return ()
-    line = node.start_mark.line + 1
-    if not isinstance(node, yaml.SequenceNode) or \
-            not all(isinstance(n, yaml.ScalarNode) for n in node.value):
-        raise DataFileError(path, "'options' must be a list of option kinds.", line=line,
-                            fix=f"e.g. options: [{', '.join(known[:3])}].")
-    kinds = [str(n.value) for n in node.value]
-    for n in node.value:
-        if n.value not in known:
-            raise DataFileError(path, f"unknown option kind {n.value!r}.",
-                                line=n.start_mark.line + 1,
+    kinds = scalars(path, node, "'options'", fix=f"e.g. options: [{', '.join(known[:3])}].")
+    for kind, n in kinds:
+        if kind not in known:
+            raise DataFileError(path, f"unknown option kind {kind!r}.", line=n,
                                 fix=f"use kinds from {', '.join(known) or '(none)'}.")
     if kinds and intent == AMBIGUOUS:
         raise DataFileError(path, "Ambiguous takes no options: an option would make a request "
-                            "look actionable.", line=line, fix="remove the 'options' key.")
-    return tuple(dict.fromkeys(kinds))
+                            "look actionable.", line=line(node), fix="remove the 'options' key.")
+    return tuple(dict.fromkeys(kind for kind, _ in kinds))
 
 
-def _templates(path: Path, intent: str, groups: yaml.MappingNode,
+def _templates(path: Path, intent: str, groups: dict[str, yaml.Node],
                known_slots: frozenset[str]) -> Iterable[Template]:
     seen: dict[str, int] = {}
-    for key, items in groups.value:
-        line = key.start_mark.line + 1
-        if not GROUP_NAME.match(str(key.value)):
-            raise DataFileError(path, f"group name {key.value!r} is not lower_snake_case.",
-                                line=line)
-        if not isinstance(items, yaml.SequenceNode):
-            raise DataFileError(path, f"group {key.value!r} must be a list of templates.",
-                                line=line)
-        for item in items.value:
-            yield _template(path, intent, key.value, item, known_slots, seen)
+    for group, items in groups.items():
+        if not GROUP_NAME.match(group):
+            raise DataFileError(path, f"group name {group!r} is not lower_snake_case.",
+                                line=line(items))
+        for text, n in scalars(path, items, f"group {group!r}",
+                               fix="a group is a list of template lines."):
+            yield _template(path, intent, group, text, n, known_slots, seen)
 
 
-def _template(path: Path, intent: str, group: str, item: yaml.Node,
+def _template(path: Path, intent: str, group: str, text: str, line: int,
               known_slots: frozenset[str], seen: dict[str, int]) -> Template:
-    line = item.start_mark.line + 1
-    if not isinstance(item, yaml.ScalarNode) or not str(item.value).strip():
+    text = text.strip()
+    if not text:
         raise DataFileError(path, "a template must be a non-empty string.", line=line)
-    text = str(item.value).strip()
     if text in seen:
         raise DataFileError(path, f"duplicate template {text!r} (first on line {seen[text]}).",
                             line=line, fix="remove one of them.")

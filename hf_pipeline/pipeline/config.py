@@ -24,7 +24,7 @@ from typing import Any
 
 from hf_pipeline import __version__
 from hf_pipeline.calibrate.config import CalibrateConfig
-from hf_pipeline.config import read_config_file, resolve
+from hf_pipeline.config import check_fields, option, read_config_file, resolve
 from hf_pipeline.errors import DataFileError, InvalidValueError
 from hf_pipeline.export.config import ExportConfig
 from hf_pipeline.generate.config import GenerateConfig
@@ -46,7 +46,7 @@ class PipelineConfig:
     hub: str = LOCAL_HUB
     namespace: str | None = None  # default: the account the token belongs to (whoami)
     public: bool = False  # on a real Hub, repos are created private unless this is set
-    num_processes: int = 1  # > 1: `accelerate launch` with that many processes
+    num_processes: int = option(1, ge=1)  # > 1: `accelerate launch` with that many processes
     accelerate_config: Path | None = None  # an `accelerate config` file: launch with it
     dataset_repo: str = "sqry-nl-intents"
     dataset_tag: str = "v1.0.0"
@@ -55,23 +55,18 @@ class PipelineConfig:
     space_repo: str = "sqry-nl-intent-demo"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "output", Path(self.output))
-        if self.accelerate_config is not None:
-            object.__setattr__(self, "accelerate_config", Path(self.accelerate_config))
-        if self.hub != LOCAL_HUB and not re.match(r"^https?://[^\s/]+", str(self.hub)):
+        check_fields(self)
+        if self.hub != LOCAL_HUB and not re.match(r"^https?://[^\s/]+", self.hub):
             raise InvalidValueError("hub", self.hub, f"'{LOCAL_HUB}' or a Hub URL such as "
                                     "https://huggingface.co")
-        if isinstance(self.num_processes, bool) or not isinstance(self.num_processes, int) \
-                or self.num_processes < 1:
-            raise InvalidValueError("num_processes", self.num_processes, "an integer >= 1")
         for name in ("dataset_repo", "model_repo", "space_repo"):
-            if not NAME_PATTERN.match(str(getattr(self, name))):
+            if not NAME_PATTERN.match(getattr(self, name)):
                 raise InvalidValueError(name, getattr(self, name), "a repo name, or "
                                         "namespace/name")
         if self.namespace is not None and not re.match(r"^[\w.-]+$", self.namespace):
             raise InvalidValueError("namespace", self.namespace, "a user or organisation name")
         for name in ("dataset_tag", "model_tag"):
-            if not TAG_PATTERN.match(str(getattr(self, name))):
+            if not TAG_PATTERN.match(getattr(self, name)):
                 raise InvalidValueError(name, getattr(self, name), "a version tag like v1.0.0",
                                         fix="Each publish is a semantic-version tag.")
 
@@ -115,7 +110,7 @@ class RunConfig:
 def check_sections(path: str | Path) -> None:
     """Every section of the file is a stage's, and no key is one the pipeline sets."""
     data = read_config_file(path)
-    unknown = sorted(set(data) - set(SECTIONS))
+    unknown = sorted(str(k) for k in set(data) - set(SECTIONS))
     if unknown:
         raise DataFileError(path, f"unknown section(s) {', '.join(unknown)}.",
                             fix=f"use only: {', '.join(SECTIONS)}.")

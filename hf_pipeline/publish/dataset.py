@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.contract import DATASET_JSON, VERIFICATION_JSON
 from hf_pipeline.data_sources import load_splits
-from hf_pipeline.errors import InvalidValueError
-from hf_pipeline.io import sha256_file, sha256_text
-from hf_pipeline.publish.card import card_template, render_dataset_card
+from hf_pipeline.errors import DataFileError, InvalidValueError
+from hf_pipeline.generate.outputs import STATS_JSON
+from hf_pipeline.io import read_json_object, sha256_file, sha256_text
+from hf_pipeline.publish.card import card_template, check_card_inputs, render_dataset_card
 from hf_pipeline.publish.versions import (
     PublishError,
     PublishResult,
@@ -105,11 +106,17 @@ def read_local(cfg: PublishDatasetConfig) -> LocalDataset:
 
     from hf_pipeline.data_sources import class_label
 
+    data_json, stats_file = cfg.data_dir / DATASET_JSON, cfg.data_dir / STATS_JSON
+    fix = "point at a folder written by `hf-pipeline generate --output DIR`."
+    for path in (data_json, stats_file):
+        if not path.is_file():
+            raise DataFileError(path, "is missing: the dataset card is written from it.",
+                                fix=fix)
+    document = read_json_object(data_json, fix=fix)
+    stats = read_json_object(stats_file, fix=fix)
+    check_card_inputs(document=document, stats=stats, dataset_json=data_json,
+                      stats_json=stats_file)
     dataset = load_splits(cfg.data_dir).dataset
-    data_json = cfg.data_dir / DATASET_JSON
-    document = json.loads(data_json.read_text(encoding="utf-8"))
-    stats_file = cfg.data_dir / "stats.json"
-    stats = json.loads(stats_file.read_text(encoding="utf-8")) if stats_file.exists() else {}
     hashes = [sha256_file(data_json)]
     review_file = cfg.verification_file or cfg.data_dir / VERIFICATION_JSON
     verification = None

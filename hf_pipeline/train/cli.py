@@ -117,10 +117,11 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from hf_pipeline.config import resolve
-    from hf_pipeline.train.loop import train
 
     overrides = {field: getattr(args, field) for _, field, _, _ in _TRAIN_OPTIONS}
     cfg = resolve(TrainConfig, config_file=args.config, overrides=overrides)
+    from hf_pipeline.train.loop import train  # torch: only once the options are good
+
     start = time.perf_counter()
     out = train(cfg)
     _print_train_summary(args, out, time.perf_counter() - start)

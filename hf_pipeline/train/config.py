@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from hf_pipeline.config import check_fields, option
 from hf_pipeline.contract import DEFAULT_BASE_MODEL, MAX_LENGTH
 from hf_pipeline.errors import InvalidValueError
 
@@ -42,80 +43,41 @@ class TrainConfig:
     revision: str | None = None
     dev_set: str = DEV_SET_PACKAGED
     base_model: str = DEFAULT_BASE_MODEL
-    num_epochs: int = 6
-    batch_size: int = 32
-    eval_batch_size: int = 64
-    learning_rate: float = 1e-4
-    lr_scheduler: str = "linear"
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    label_smoothing: float = 0.0
+    num_epochs: int = option(6, ge=1)
+    batch_size: int = option(32, ge=1)
+    eval_batch_size: int = option(64, ge=1)
+    learning_rate: float = option(1e-4, gt=0, lt=1)
+    lr_scheduler: str = option("linear", choices=LR_SCHEDULERS)
+    warmup_ratio: float = option(0.1, ge=0, le=1)
+    weight_decay: float = option(0.01, ge=0, le=1)
+    max_grad_norm: float = option(1.0, ge=0, note="0 turns gradient clipping off")
+    label_smoothing: float = option(0.0, ge=0, lt=1)
     # Typos drawn afresh each epoch (train/noise.py): share of rows replaced by a typo'd copy,
     # share given a typo'd twin, and the weight of the twin's consistency term.
-    typo_prob: float = 0.0
-    typo_twins: float = 0.5
-    consistency_weight: float = 0.5
-    gradient_accumulation_steps: int = 1
-    max_length: int = MAX_LENGTH
+    typo_prob: float = option(0.0, ge=0, le=1)
+    typo_twins: float = option(0.5, ge=0, le=1)
+    consistency_weight: float = option(0.5, ge=0, note="0: no consistency term")
+    gradient_accumulation_steps: int = option(1, ge=1)
+    max_length: int = option(MAX_LENGTH, ge=1)
     group_by_length: bool = True
     seed: int = 42
-    mixed_precision: str = "no"
+    mixed_precision: str = option("no", choices=MIXED_PRECISION)
     cpu: bool = False
-    early_stopping_patience: int | None = None
-    checkpointing_steps: int | None = None
-    keep_checkpoints: int = 2
+    early_stopping_patience: int | None = option(None, ge=1)
+    checkpointing_steps: int | None = option(None, ge=1)
+    keep_checkpoints: int = option(2, ge=1)
     resume: bool = False
-    report_to: str = "none"
-    logging_steps: int = 50
+    report_to: str = option("none", choices=REPORT_TO)
+    logging_steps: int = option(50, ge=1)
 
     def __post_init__(self) -> None:
-        if not str(self.data).strip():
+        check_fields(self)
+        if not self.data.strip():
             raise InvalidValueError("data", self.data, "a dataset folder, dataset.json or Hub "
                                     "dataset repo id", fix="pass --data.")
         if str(self.output_dir) in ("", "."):
             raise InvalidValueError("output_dir", str(self.output_dir), "an output folder",
                                     fix="pass --output DIR (e.g. out/train).")
-        object.__setattr__(self, "output_dir", Path(self.output_dir))
-        self._check_positive("num_epochs", "batch_size", "eval_batch_size",
-                             "gradient_accumulation_steps", "max_length", "keep_checkpoints",
-                             "logging_steps")
-        self._check_optional_positive("early_stopping_patience", "checkpointing_steps")
-        self._check_fraction("warmup_ratio", "weight_decay", "typo_prob", "typo_twins")
-        if not isinstance(self.consistency_weight, (int, float)) or self.consistency_weight < 0:
-            raise InvalidValueError("consistency_weight", self.consistency_weight,
-                                    "a number >= 0 (0: no consistency term)")
-        if not isinstance(self.max_grad_norm, (int, float)) or self.max_grad_norm < 0:
-            raise InvalidValueError("max_grad_norm", self.max_grad_norm, "a number >= 0 "
-                                    "(0 turns gradient clipping off)")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise InvalidValueError("label_smoothing", self.label_smoothing, "0 <= value < 1")
-        if not 0.0 < self.learning_rate < 1.0:
-            raise InvalidValueError("learning_rate", self.learning_rate, "0 < value < 1")
-        self._check_choice("mixed_precision", MIXED_PRECISION)
-        self._check_choice("lr_scheduler", LR_SCHEDULERS)
-        self._check_choice("report_to", REPORT_TO)
-
-    def _check_positive(self, *names: str) -> None:
-        for name in names:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidValueError(name, value, "an integer >= 1")
-
-    def _check_optional_positive(self, *names: str) -> None:
-        for name in names:
-            if getattr(self, name) is not None:
-                self._check_positive(name)
-
-    def _check_fraction(self, *names: str) -> None:
-        for name in names:
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-                raise InvalidValueError(name, value, "a number between 0 and 1")
-
-    def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
-        if getattr(self, name) not in choices:
-            raise InvalidValueError(name, getattr(self, name), f"one of {', '.join(choices)}")
 
     @property
     def training_typos(self) -> bool:

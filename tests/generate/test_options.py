@@ -13,7 +13,7 @@ from hf_pipeline.errors import DataFileError
 from hf_pipeline.generate import GenerateConfig, GeneratedDataset, build_dataset
 from hf_pipeline.generate.options import KIND_SLOT, add_option, load_options
 from hf_pipeline.generate.sampling import OPTION_SOURCE, dedup_key
-from hf_pipeline.generate.slots import SLOT_NAMES, load_vocabularies, make_filler
+from hf_pipeline.generate.slots import SLOT_NAMES, SLOTS_FILE, load_vocabularies, make_filler
 from hf_pipeline.generate.stats import format_stats
 from hf_pipeline.generate.templates import OPTION_KINDS, load_template_file, load_templates
 from hf_pipeline.intents import AMBIGUOUS, INTENTS
@@ -100,12 +100,15 @@ def test_ambiguous_may_not_declare_options(tmp_path: Path) -> None:
 
 
 def test_bad_option_phrase_section_names_the_file(tmp_path: Path) -> None:
+    shipped = SLOTS_FILE.read_text(encoding="utf-8")
+    lists = shipped[:shipped.index("\noptions:")]  # the open and closed sections
     path = tmp_path / "slots.yaml"
-    path.write_text("options:\n  depth:\n    append: [a, b]\n", encoding="utf-8")
-    with pytest.raises(DataFileError) as e:
+    path.write_text(shipped.replace("  depth:\n    append:", "  depth:\n    append: [a, b]\n"
+                                    "    old_append:", 1), encoding="utf-8")
+    with pytest.raises(DataFileError, match="unknown key 'old_append'") as e:
         load_options(path)
     assert str(path) in str(e.value)
-    path.write_text("options:\n  colour:\n    append: [a, b, c]\n", encoding="utf-8")
+    path.write_text(lists + "\noptions:\n  colour:\n    append: [a, b, c]\n", encoding="utf-8")
     with pytest.raises(DataFileError, match="colour"):
         load_options(path)
 

@@ -24,8 +24,8 @@ def test_defaults_are_the_chosen_hyperparameters() -> None:
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("num_epochs", 0, "num_epochs: got 0, expected an integer >= 1"),
     ("batch_size", 2.5, "batch_size: got 2.5, expected an integer >= 1"),
-    ("warmup_ratio", 1.5, "warmup_ratio: got 1.5, expected a number between 0 and 1"),
-    ("label_smoothing", 1.0, "label_smoothing: got 1.0, expected 0 <= value < 1"),
+    ("warmup_ratio", 1.5, "warmup_ratio: got 1.5, expected a finite number in [0, 1]"),
+    ("label_smoothing", 1.0, "label_smoothing: got 1.0, expected a finite number in [0, 1)"),
     ("mixed_precision", "fp8", "mixed_precision: got 'fp8', expected one of no, fp16, bf16"),
     ("report_to", "tensorbored", "report_to: got 'tensorbored'"),
     ("checkpointing_steps", 0, "checkpointing_steps: got 0"),

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from hf_pipeline.config import check_fields, option
 from hf_pipeline.errors import InvalidValueError, OutputError
 from hf_pipeline.hub.server import api_files, api_repos
 from hf_pipeline.hub.server.storage import RepoStore
@@ -55,7 +56,7 @@ class HubServerConfig:
     bounds on what clients can make it hold."""
 
     host: str = "127.0.0.1"
-    port: int = 0  # 0 = a free port, chosen by the OS
+    port: int = option(0, ge=0, le=65535, note="0 = a free port")  # chosen by the OS
     data_dir: Path = field(default_factory=_default_data_dir)
     token: str | None = field(default=None, repr=False)  # never in logs or reprs
     user: str = "local-user"  # the account whoami reports, and the default namespace
@@ -65,20 +66,19 @@ class HubServerConfig:
     # displaces the one idle longest); seconds for the next request to start (kept alive),
     # then from its first byte for its line, headers and JSON body; longest stall of a
     # streamed upload or of a download.
-    max_requests: int = Limits.max_requests
-    max_connections: int = Limits.max_connections
-    idle_timeout: float = Limits.idle_timeout
-    request_timeout: float = Limits.request_timeout
-    read_timeout: float = Limits.read_timeout
-    max_commit_mb: int = 1024  # one commit payload (regular files inline, base64)
-    max_lfs_file_mb: int = 50_000  # one LFS object
-    commit_cache_mb: int = 32  # parsed commits kept in memory (LRU)
-    commit_cache_commits: int = 512
+    max_requests: int = option(Limits.max_requests, ge=1)
+    max_connections: int = option(Limits.max_connections, ge=1)
+    idle_timeout: float = option(Limits.idle_timeout, gt=0, note="seconds")
+    request_timeout: float = option(Limits.request_timeout, gt=0, note="seconds")
+    read_timeout: float = option(Limits.read_timeout, gt=0, note="seconds")
+    max_commit_mb: int = option(1024, ge=1)  # one commit payload (regular files inline, base64)
+    max_lfs_file_mb: int = option(50_000, ge=1)  # one LFS object
+    commit_cache_mb: int = option(32, ge=0, note="0 = no cache")  # parsed commits kept (LRU)
+    commit_cache_commits: int = option(512, ge=1)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
-        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
-            raise InvalidValueError("port", self.port, "an integer in 0..65535 (0 = free port)")
+        check_fields(self)
+        object.__setattr__(self, "data_dir", self.data_dir.expanduser())
         if self.token is not None and (not self.token or any(c.isspace() for c in self.token)):
             raise InvalidValueError("token", "<hidden>", "a non-empty string without spaces",
                                     fix="omit --token to run without access control.")
@@ -90,23 +90,10 @@ class HubServerConfig:
                 "is set: on any other address, anyone on the network could write",
                 fix="Set HF_PIPELINE_HUB_TOKEN (or --token) so writes need it, or pass "
                 "--allow-anonymous-writes if open writes are what you want.")
-        for name in ("max_requests", "max_connections", "max_commit_mb", "max_lfs_file_mb",
-                     "commit_cache_commits"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidValueError(name, value, "an integer >= 1")
-        if isinstance(self.commit_cache_mb, bool) or not isinstance(self.commit_cache_mb, int) \
-                or self.commit_cache_mb < 0:
-            raise InvalidValueError("commit_cache_mb", self.commit_cache_mb,
-                                    "an integer >= 0 (0 = no cache)")
         if self.max_connections < self.max_requests:
             raise InvalidValueError("max_connections", self.max_connections,
                                     f"at least max_requests ({self.max_requests}): each request "
                                     "served holds a connection")
-        for name in ("idle_timeout", "request_timeout", "read_timeout"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise InvalidValueError(name, value, "a number of seconds > 0")
 
     @property
     def limits(self) -> Limits:
