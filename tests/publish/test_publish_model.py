@@ -376,8 +376,6 @@ def test_bad_inputs_get_clear_errors_before_any_request(
     assert "Fix:" in str(e.value)
 
 
-@pytest.mark.parametrize(("field", "value"), [("tag", "1.0"), ("tag", "v1"),
-                                              ("repo_id", "no-namespace"), ("repo_id", "a/b/c")])
 def test_a_tag_that_is_not_the_model_version_is_refused(model_release: Path) -> None:
     # Issue 24: a folder whose version.txt says 1.0.0 is never published as v2.0.0.
     with pytest.raises(PublishError, match=r"tag v2\.0\.0 would publish model_version 1\.0\.0 .*"
@@ -386,6 +384,8 @@ def test_a_tag_that_is_not_the_model_version_is_refused(model_release: Path) -> 
         publish(model_release, "hf-pipeline-tests/never-created", tag="v2.0.0")
 
 
+@pytest.mark.parametrize(("field", "value"), [("tag", "1.0"), ("tag", "v1"),
+                                              ("repo_id", "no-namespace"), ("repo_id", "a/b/c")])
 def test_bad_tag_or_repo_id_is_refused(field: str, value: str, model_release: Path) -> None:
     from hf_pipeline.errors import InvalidValueError
 

@@ -181,7 +181,7 @@ def test_probabilities_are_softmax_of_logits_over_t(release_copy: Path) -> None:
     np.testing.assert_allclose(probabilities, reference_softmax(logits, 0.05), atol=1e-12)
     # T really changed something: the untrained model is near-uniform at T = 1.
     at_one = reference_softmax(logits, 1.0).max(axis=1)
-    assert (at_one < 0.15).all() and (probabilities.max(axis=1) > at_one + 0.1).all()
+    assert (at_one < 0.15).all() and (probabilities.max(axis=1) > at_one + 0.03).all()
 
 
 BOUNDS = "expected a finite number > 0, within the contract's bounds [0.05, 20.0]."
