@@ -25,6 +25,8 @@ from hf_pipeline.export.config import (
     BenchmarkConfig,
     ExportConfig,
 )
+from hf_pipeline.io import check_outputs, file_output, folder_output
+from hf_pipeline.model_folder.layout import TOKENIZER_FILE
 
 
 def register(subparsers: Any) -> None:
@@ -140,6 +142,9 @@ def run_model(args: argparse.Namespace) -> int:
     from hf_pipeline.export.stage import export_model
 
     cfg = _export_config(args)
+    check_outputs({"--output": folder_output(args.output)},
+                  inputs={"--model": args.model, "--data": args.data, "--dev-set": args.dev_set,
+                          "--config": args.config})
     sets, provenance = _eval_sets(args) if args.data else (None, None)
     calibration = (_training_texts(args) if args.data and PRESETS[cfg.preset].static
                    else None)
@@ -183,7 +188,11 @@ def run_benchmark(args: argparse.Namespace) -> int:
     overrides = {"threads": tuple(args.threads) if args.threads else None, "runs": args.runs,
                  "batch_size": args.batch_size}
     cfg = resolve(BenchmarkConfig, overrides=overrides)
-    report = benchmark(args.file, tokenizer=args.tokenizer or args.file.parent, cfg=cfg)
+    tokenizer = args.tokenizer or args.file.parent
+    check_outputs({"--output": file_output(args.output)}, inputs={
+        "FILE": args.file, "--tokenizer": tokenizer / TOKENIZER_FILE if tokenizer.is_dir()
+        else tokenizer})
+    report = benchmark(args.file, tokenizer=tokenizer, cfg=cfg)
     data = json.dumps(report.to_dict(), indent=2)
     print(data if args.json else report.table())
     if args.output:

@@ -23,6 +23,7 @@ from hf_pipeline.cli_options import (
     print_result,
 )
 from hf_pipeline.config import help_default
+from hf_pipeline.io import check_outputs, folder_output
 from hf_pipeline.pipeline.config import PipelineConfig
 from hf_pipeline.pipeline.stages import STAGE_NAMES, Stage
 
@@ -165,6 +166,10 @@ def run(args: argparse.Namespace) -> int:
             overrides.setdefault(section, {})[field] = value
     overrides.setdefault("pipeline", {}).update(repo_overrides(args))
     cfg = load_run_config(args.config, overrides)
+    check_outputs({"--output": folder_output(cfg.pipeline.output)}, inputs={
+        "--config": args.config, "--accelerate-config": cfg.pipeline.accelerate_config,
+        **cfg.generate.inputs, "--base-model": cfg.train.base_model,
+        "train.dev_set": cfg.train.inputs["--dev-set"], "calibrate.dev_set": cfg.calibrate.dev_set})
     quiet_library_noise(debug=logging.getLogger("hf_pipeline").isEnabledFor(logging.DEBUG))
     previous = signal.signal(signal.SIGTERM, _interrupt)
     serve = _serve(args) if args.serve else None

@@ -28,6 +28,7 @@ from hf_pipeline.cli_options import (
     use_hub_options,
 )
 from hf_pipeline.errors import ConfigError
+from hf_pipeline.io import check_outputs, folder_output
 
 SPACE_MODEL = "a model repo at a tag, NAMESPACE/NAME@TAG (the Space loads it from the Hub)"
 
@@ -97,6 +98,7 @@ def hub_model(spec: str) -> tuple[str, str]:
 def run_space_build(args: argparse.Namespace) -> int:
     from hf_pipeline.publish.space import build_space_folder
 
+    check_outputs({"--output": folder_output(args.output)})
     repo, revision = hub_model(args.model)
     folder = build_space_folder(args.output, model_repo=repo, model_revision=revision,
                                 space_repo=args.repo_id)

@@ -21,6 +21,7 @@ from hf_pipeline.cli_options import (
     print_result,
 )
 from hf_pipeline.contract import SPLITS
+from hf_pipeline.io import check_outputs, file_output, folder_output
 from hf_pipeline.train.config import (
     LR_SCHEDULERS,
     MIXED_PRECISION,
@@ -120,6 +121,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     overrides = {field: getattr(args, field) for _, field, _, _ in _TRAIN_OPTIONS}
     cfg = resolve(TrainConfig, config_file=args.config, overrides=overrides)
+    check_outputs({"--output": folder_output(cfg.output_dir)},
+                  inputs={**cfg.inputs, "--config": args.config})
     from hf_pipeline.train.loop import train  # torch: only once the options are good
 
     start = time.perf_counter()
@@ -150,6 +153,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from hf_pipeline.io import atomic_write_json
     from hf_pipeline.train.evaluation import evaluate_model_dir, format_report
 
+    check_outputs({"--output": file_output(args.output)},
+                  inputs={"--model": args.model, "DATA": None if args.data == "dev" else args.data})
     if args.data == "dev" or args.data.endswith(".jsonl"):
         name = args.data
         sets, _ = load_eval_sets(None, dev_set=None if args.data == "dev" else args.data)
