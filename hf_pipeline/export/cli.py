@@ -21,6 +21,8 @@ from hf_pipeline.cli_options import (
 from hf_pipeline.config import help_default
 from hf_pipeline.export.config import (
     ATTENTION_IMPLEMENTATIONS,
+    MAX_OPSET,
+    MIN_OPSET,
     PRESET_NAMES,
     BenchmarkConfig,
     ExportConfig,
@@ -66,7 +68,7 @@ def _add_model(sub: Any) -> None:
     p.add_argument("--preset", choices=PRESET_NAMES, help="INT8 preset (static presets "
                    "calibrate on the train split of --data)"
                    + help_default(ExportConfig, "preset"))
-    p.add_argument("--opset", type=int, help="ONNX opset, >= 17"
+    p.add_argument("--opset", type=int, help=f"ONNX opset, {MIN_OPSET} to {MAX_OPSET}"
                    + help_default(ExportConfig, "opset"))
     p.add_argument("--attention", choices=ATTENTION_IMPLEMENTATIONS,
                    help="attention code traced into the graph"

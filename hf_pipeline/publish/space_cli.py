@@ -29,6 +29,7 @@ from hf_pipeline.cli_options import (
 )
 from hf_pipeline.errors import ConfigError
 from hf_pipeline.io import check_outputs, folder_output
+from hf_pipeline.limits import check_listen
 
 SPACE_MODEL = "a model repo at a tag, NAMESPACE/NAME@TAG (the Space loads it from the Hub)"
 
@@ -120,6 +121,7 @@ def run_space_publish(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    check_listen(args.host, args.port)  # before the Hub, the model and the app are loaded
     if args.local_hub is None:
         use_hub_options(args)
         return _demo(args)

@@ -17,7 +17,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from hf_pipeline.cli_options import add_json_option, add_model_option, add_output_option
+from hf_pipeline.cli_options import (
+    add_batch_size_option,
+    add_json_option,
+    add_model_option,
+    add_output_option,
+    add_threads_option,
+)
 from hf_pipeline.errors import ConfigError
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.io import check_outputs, file_output, iter_text_rows
@@ -59,10 +65,9 @@ def add_model_options(p: argparse.ArgumentParser, *, trained: bool,
     p.add_argument("--allow-unverified", action="store_true",
                    help="load a release folder even if its checksums do not verify "
                    "(never for a model you ship)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="onnxruntime intra-op threads (default: 1, like the runtime)")
-    p.add_argument("--batch-size", type=int, default=batch_size,
-                   help=f"texts per model call (default: {batch_size})")
+    add_threads_option(p, help="onnxruntime intra-op threads (default: 1, like the runtime)")
+    add_batch_size_option(p, default=batch_size,
+                          help=f"texts per model call (default: {batch_size})")
 
 
 def annotate(rows: list[dict[str, Any]], predictions: Iterable[Any], *,

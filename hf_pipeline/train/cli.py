@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_pipeline.cli_options import (
+    add_batch_size_option,
     add_json_option,
     add_model_option,
     add_output_option,
@@ -110,7 +111,7 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="test", choices=SPLITS,
                    help="split of a dataset to evaluate (default: test)")
     p.add_argument("--revision", help="Hub dataset tag or commit")
-    p.add_argument("--batch-size", type=int, default=64, help="inference batch size")
+    add_batch_size_option(p, default=64, help="inference batch size (default: 64)")
     add_output_option(p, metavar="FILE.json", help="also write the metrics to this JSON file")
     add_json_option(p, result="the metrics")
     p.set_defaults(func=run_evaluate)
