@@ -52,7 +52,7 @@ class DataFileError(PipelineError, ValueError):
 
     def __init__(self, path: str | Path, problem: str, *, line: int | None = None,
                  fix: str = "") -> None:
-        self.path, self.line = Path(path), line
+        self.path, self.line, self.problem, self.fix = Path(path), line, problem, fix
         where = f"{path}:{line}" if line is not None else f"{path}"
         super().__init__(f"{where}: {problem}" + (f" Fix: {fix}" if fix else ""))
 

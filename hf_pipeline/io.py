@@ -1,5 +1,5 @@
-"""Small file helpers: atomic writes, hashing, and the checks on what a command writes.
-Nothing half-written is ever left behind."""
+"""Small file helpers: atomic writes, hashing, JSON lines, and the checks on what a command
+writes. Nothing half-written is ever left behind."""
 
 from __future__ import annotations
 
@@ -206,6 +206,9 @@ def read_json(path: str | Path, *, fix: str = "") -> Any:
         raise DataFileError(path, f"not valid JSON ({e.msg}).", line=e.lineno, fix=fix) from None
 
 
+MAX_JSON_DEPTH = 32  # arrays and objects in one JSON line; a query row needs two or three
+
+
 def iter_text_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line of a JSON-lines file of objects with a
     string 'text' field (the dev set, predict's input), read as it goes (memory stays flat);
@@ -219,7 +222,7 @@ def iter_text_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         with open(path, encoding="utf-8", newline="\n") as f:
             for lineno, line in enumerate(f, start=1):
                 if line.strip():
-                    yield lineno, _text_row(path, lineno, line)
+                    yield lineno, text_row(path, lineno, line)
     except OSError as e:
         raise DataFileError(path, f"cannot read ({e.strerror}).") from None
     except UnicodeDecodeError as e:
@@ -227,15 +230,35 @@ def iter_text_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                             fix="save it as UTF-8.") from None
 
 
-def _text_row(path: Path, lineno: int, line: str) -> dict[str, Any]:
+def text_row(path: str | Path, lineno: int, line: str) -> dict[str, Any]:
+    """Line ``lineno`` of the JSON-lines file ``path``: an object with a string 'text' field,
+    nested at most MAX_JSON_DEPTH deep (deeper, the parser and every later dump would recurse
+    without bound); else a DataFileError naming the file and the line. The one reader of such
+    lines: predict's input, the dev set, the Space's batch upload."""
+    fix = 'write lines like {"text": "who calls main"}.'
     try:
         row = json.loads(line)
+        too_deep = json_depth(row) > MAX_JSON_DEPTH
     except json.JSONDecodeError as e:
         raise DataFileError(path, f"not JSON ({e.msg}).", line=lineno) from None
+    except RecursionError:  # deeper than the parser goes, so deeper than MAX_JSON_DEPTH
+        too_deep = True
+    if too_deep:
+        raise DataFileError(path, f"nested more than {MAX_JSON_DEPTH} arrays or objects deep.",
+                            line=lineno, fix=fix)
     if not isinstance(row, dict) or not isinstance(row.get("text"), str):
         raise DataFileError(path, "expected an object with a string 'text' field.",
-                            line=lineno, fix='write lines like {"text": "who calls main"}.')
+                            line=lineno, fix=fix)
     return row
+
+
+def json_depth(value: Any) -> int:
+    """How many arrays and objects deep ``value`` nests (0 for a scalar), without recursion."""
+    depth, level = 0, [value]
+    while containers := [v for v in level if isinstance(v, dict | list)]:
+        depth += 1
+        level = [c for v in containers for c in (v.values() if isinstance(v, dict) else v)]
+    return depth
 
 
 def read_json_object(path: str | Path, *, fix: str = "") -> dict[str, Any]:
