@@ -11,8 +11,9 @@ The grammar (README, "The CLI grammar"), checked on every parser by
 - ``--tag TAG``: the version tag a command publishes under.
 - ``--endpoint``/``--token``: the Hub this process's clients talk to, and their token.
 
-Base layer (standard library only), so the runtime's ``predict`` can use it too. Old spellings
-kept for a while are hidden (``argparse.SUPPRESS``) and print a one-line warning when used.
+Base layer (standard library and ``hf_pipeline.limits`` only), so the runtime's ``predict`` can
+use it too. Old spellings kept for a while are hidden (``argparse.SUPPRESS``) and print a
+one-line warning when used.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from hf_pipeline.limits import MAX_BATCH_SIZE, MAX_THREADS, THREADS_NOTE
 
 MODEL_METAVAR = "MODEL"
 VISIBILITIES = ("public", "private")
@@ -110,6 +113,40 @@ def print_result(args: argparse.Namespace, result: Any,
 def note(args: argparse.Namespace, text: str) -> None:
     """A line for people: stdout, or stderr under ``--json`` (stdout holds the JSON only)."""
     print(text, file=sys.stderr if getattr(args, "json", False) else sys.stdout)
+
+
+# ----------------------------------------------------------------------------- numbers
+
+def int_in(low: int, high: int, *, note: str = "") -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high] (``note`` says why, e.g. the bound's
+    reason), so a flag out of bounds is a usage error naming the flag, before any work. The
+    bounds themselves live in ``hf_pipeline.limits``, shared with the configs."""
+    expected = f"an integer in [{low}, {high}]" + (f" ({note})" if note else "")
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"got {text!r}, expected {expected}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"got {value}, expected {expected}")
+        return value
+
+    return parse
+
+
+def add_threads_option(p: argparse.ArgumentParser, *, default: int = 1, help: str) -> None:
+    """``--threads``: onnxruntime intra-op threads, bounded by this machine."""
+    p.add_argument("--threads", type=int_in(0, MAX_THREADS, note=f"0 = one per core; "
+                                            f"{THREADS_NOTE}"), default=default,
+                   metavar="N", help=help)
+
+
+def add_batch_size_option(p: argparse.ArgumentParser, *, default: int | None,
+                          help: str) -> None:
+    """``--batch-size``: texts per model call, 1 to MAX_BATCH_SIZE."""
+    p.add_argument("--batch-size", type=int_in(1, MAX_BATCH_SIZE), default=default,
+                   metavar="N", help=help)
 
 
 # ----------------------------------------------------------------------------- old spellings

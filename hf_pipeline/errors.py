@@ -52,14 +52,16 @@ class DataFileError(PipelineError, ValueError):
 
     def __init__(self, path: str | Path, problem: str, *, line: int | None = None,
                  fix: str = "") -> None:
-        self.path, self.line = Path(path), line
+        self.path, self.line, self.problem, self.fix = Path(path), line, problem, fix
         where = f"{path}:{line}" if line is not None else f"{path}"
         super().__init__(f"{where}: {problem}" + (f" Fix: {fix}" if fix else ""))
 
 
 class OutputError(PipelineError, OSError):
-    """An output path that cannot be written."""
+    """An output path that cannot be written; ``option``: the flag or key that named it."""
 
-    def __init__(self, path: str | Path, problem: str, *, fix: str = "") -> None:
-        self.path = Path(path)
-        super().__init__(f"{path}: {problem}" + (f" Fix: {fix}" if fix else ""))
+    def __init__(self, path: str | Path, problem: str, *, fix: str = "",
+                 option: str = "") -> None:
+        self.path, self.option = Path(path), option
+        where = f"{option} {path}" if option else f"{path}"
+        super().__init__(f"{where}: {problem}" + (f" Fix: {fix}" if fix else ""))

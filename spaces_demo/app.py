@@ -31,8 +31,9 @@ import gradio as gr
 # ``sqry_nl_runtime`` (hf_pipeline is not on PyPI): the Space builder copies this file with
 # these imports renamed, as it renames the runtime's own.
 from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD, SPACE_CONFIG_FILE
-from hf_pipeline.errors import PipelineError
+from hf_pipeline.errors import DataFileError, PipelineError
 from hf_pipeline.intents import AMBIGUOUS, DESCRIPTIONS, INTENTS
+from hf_pipeline.io import text_row
 from hf_pipeline.runtime import (
     CONFIRM,
     EXECUTE,
@@ -222,18 +223,12 @@ def file_rows(path: Path) -> list[dict[str, Any]]:
              if line.strip()]
     if path.suffix.lower() not in (".jsonl", ".json"):
         return [{"text": line} for _, line in lines]
-    rows = []
-    for n, line in lines:
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise gr.Error(f"{name}, line {n}: not JSON ({e.msg}). Fix: one object per line, "
-                           'like {"text": "who calls main"}.', print_exception=False) from None
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-            raise gr.Error(f"{name}, line {n}: expected an object with a string \"text\" "
-                           'field, like {"text": "who calls main"}.', print_exception=False)
-        rows.append(row)
-    return rows
+    try:  # the pipeline's own reader of such lines: same checks, nesting bounded
+        return [text_row(path, n, line) for n, line in lines]
+    except DataFileError as e:
+        fix = f" Fix: {e.fix}" if e.fix else ""
+        raise gr.Error(f"{name}, line {e.line}: {e.problem}{fix}",
+                       print_exception=False) from None
 
 
 def result_row(row: dict[str, Any], prediction: Prediction) -> dict[str, Any]:

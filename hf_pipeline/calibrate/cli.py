@@ -16,6 +16,7 @@ from hf_pipeline.cli_options import (
     print_result,
 )
 from hf_pipeline.config import help_default
+from hf_pipeline.io import check_outputs, folder_output
 from hf_pipeline.runtime.cli import add_model_options
 
 
@@ -108,10 +109,13 @@ def run_fit(args: argparse.Namespace) -> int:
     overrides = {"data": args.data, "revision": args.revision, "dev_set": args.dev_set,
                  "report_dir": args.report_dir, "batch_size": args.batch_size}
     cfg = resolve(CalibrateConfig, config_file=args.config, overrides=overrides)
+    report_dir = cfg.report_dir or reports_dir(args.model)
+    check_outputs({"--output": folder_output(report_dir)},
+                  inputs={"--model": args.model, "--data": cfg.data, "--dev-set": cfg.dev_set,
+                          "--config": args.config})
     path = calibrate(args.model, cfg=cfg)
     document = read_temperature(path)
     print_result(args, document, lambda: format_table(document))
-    report_dir = cfg.report_dir or reports_dir(args.model)
     note(args, f"wrote {path} and refreshed checksums; diagrams and report in {report_dir}")
     return 0
 
@@ -136,9 +140,11 @@ def run_analyze(args: argparse.Namespace) -> int:
     from hf_pipeline.calibrate.analyze import analyze, format_analysis
     from hf_pipeline.model_folder.layout import reports_dir
 
+    out_dir = args.output or reports_dir(args.model)
+    check_outputs({"--output": folder_output(out_dir)},
+                  inputs={"--model": args.model, "--data": args.data, "--dev-set": args.dev_set})
     sets, calibration = _analysis_sets(args)
     classifier = _load(args)
-    out_dir = args.output or reports_dir(args.model)
     result = analyze(classifier, sets=sets, out_dir=out_dir, calibration=calibration)
     print_result(args, result, lambda: format_analysis(result))
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 from hf_pipeline.config import check_fields, option
 from hf_pipeline.contract import SPLITS, T_MAX, T_MIN
 from hf_pipeline.errors import InvalidValueError
+from hf_pipeline.limits import MAX_BATCH_SIZE, MAX_THREADS, THREADS_NOTE
 
 ECE_BINS = 15  # the choice; netcal's default is 10
 
@@ -27,9 +28,9 @@ class CalibrateConfig:
     bins: int = option(ECE_BINS, ge=1)
     # 1 = one unpadded query per run, as the runtime sends it: with INT8 dynamic
     # quantization the activation range is taken per batch, so batched logits differ a bit.
-    batch_size: int = option(1, ge=1)
+    batch_size: int = option(1, ge=1, le=MAX_BATCH_SIZE)
     # onnxruntime threads for this batch work (0 = one per core); results do not depend on it.
-    threads: int = option(0, ge=0, note="0 = one per core")
+    threads: int = option(0, ge=0, le=MAX_THREADS, note=f"0 = one per core; {THREADS_NOTE}")
     t_min: float = option(T_MIN, gt=0, lt=1)
     t_max: float = option(T_MAX, gt=1)
     # Diagrams and calibration_report.json (never inside the release folder, which must

@@ -29,10 +29,9 @@ from hf_pipeline.calibrate.metrics import (
 from hf_pipeline.config import to_dict
 from hf_pipeline.contract import DEV, MAX_LENGTH
 from hf_pipeline.data_sources import TextSet
-from hf_pipeline.errors import OutputError
 from hf_pipeline.intents import INTENTS
-from hf_pipeline.io import atomic_write_json
-from hf_pipeline.model_folder.layout import CALIBRATION_REPORT, is_inside, reports_dir
+from hf_pipeline.io import atomic_write_json, check_outputs, folder_output
+from hf_pipeline.model_folder.layout import CALIBRATION_REPORT, reports_dir
 from hf_pipeline.runtime.classifier import softmax
 
 if TYPE_CHECKING:
@@ -195,10 +194,8 @@ def calibrate(release_dir: str | Path, *, cfg: CalibrateConfig) -> Path:
 
     release_dir = Path(release_dir)
     report_dir = cfg.report_dir or reports_dir(release_dir)
-    if is_inside(report_dir, release_dir):
-        raise OutputError(report_dir, "is inside the model folder, whose files are fixed by "
-                          "the contract.", fix="choose an --output outside it (default: "
-                          f"{reports_dir(release_dir)}).")
+    # The release folder holds exactly the contract's files: the reports go beside it.
+    check_outputs({"--output": folder_output(report_dir)}, inputs={"--model": release_dir})
     # Calibration rewrites temperature.json, and with it checksums.json and manifest.json: a
     # folder broken only in those (an interrupted older update, a hand edit) is repaired.
     release = open_release(release_dir, repairs=(TEMPERATURE_FILE, MANIFEST_FILE,

@@ -21,10 +21,14 @@ from hf_pipeline.cli_options import (
 from hf_pipeline.config import help_default
 from hf_pipeline.export.config import (
     ATTENTION_IMPLEMENTATIONS,
+    MAX_OPSET,
+    MIN_OPSET,
     PRESET_NAMES,
     BenchmarkConfig,
     ExportConfig,
 )
+from hf_pipeline.io import check_outputs, file_output, folder_output
+from hf_pipeline.model_folder.layout import TOKENIZER_FILE
 
 
 def register(subparsers: Any) -> None:
@@ -64,7 +68,7 @@ def _add_model(sub: Any) -> None:
     p.add_argument("--preset", choices=PRESET_NAMES, help="INT8 preset (static presets "
                    "calibrate on the train split of --data)"
                    + help_default(ExportConfig, "preset"))
-    p.add_argument("--opset", type=int, help="ONNX opset, >= 17"
+    p.add_argument("--opset", type=int, help=f"ONNX opset, {MIN_OPSET} to {MAX_OPSET}"
                    + help_default(ExportConfig, "opset"))
     p.add_argument("--attention", choices=ATTENTION_IMPLEMENTATIONS,
                    help="attention code traced into the graph"
@@ -140,6 +144,9 @@ def run_model(args: argparse.Namespace) -> int:
     from hf_pipeline.export.stage import export_model
 
     cfg = _export_config(args)
+    check_outputs({"--output": folder_output(args.output)},
+                  inputs={"--model": args.model, "--data": args.data, "--dev-set": args.dev_set,
+                          "--config": args.config})
     sets, provenance = _eval_sets(args) if args.data else (None, None)
     calibration = (_training_texts(args) if args.data and PRESETS[cfg.preset].static
                    else None)
@@ -183,7 +190,11 @@ def run_benchmark(args: argparse.Namespace) -> int:
     overrides = {"threads": tuple(args.threads) if args.threads else None, "runs": args.runs,
                  "batch_size": args.batch_size}
     cfg = resolve(BenchmarkConfig, overrides=overrides)
-    report = benchmark(args.file, tokenizer=args.tokenizer or args.file.parent, cfg=cfg)
+    tokenizer = args.tokenizer or args.file.parent
+    check_outputs({"--output": file_output(args.output)}, inputs={
+        "FILE": args.file, "--tokenizer": tokenizer / TOKENIZER_FILE if tokenizer.is_dir()
+        else tokenizer})
+    report = benchmark(args.file, tokenizer=tokenizer, cfg=cfg)
     data = json.dumps(report.to_dict(), indent=2)
     print(data if args.json else report.table())
     if args.output:

@@ -7,11 +7,16 @@ from dataclasses import dataclass
 from hf_pipeline.config import check_fields, option
 from hf_pipeline.errors import InvalidValueError
 from hf_pipeline.export.presets import DEFAULT_PRESET, PRESET_NAMES
+from hf_pipeline.limits import MAX_BATCH_SIZE, MAX_THREADS, THREADS_NOTE
 
-__all__ = ["ATTENTION_IMPLEMENTATIONS", "DEFAULT_PRESET", "MIN_OPSET", "PRESET_NAMES",
-           "BenchmarkConfig", "ExportConfig"]
+__all__ = ["ATTENTION_IMPLEMENTATIONS", "DEFAULT_PRESET", "MAX_OPSET", "MIN_OPSET",
+           "PRESET_NAMES", "BenchmarkConfig", "ExportConfig"]
 
-MIN_OPSET = 17
+# The opsets an export may ask for: from ours (17: the graphs' ops) to torch.onnx.export's
+# highest, torch.onnx._constants.ONNX_MAX_OPSET (23 in torch 2.13, for both exporters);
+# onnxruntime 1.32 loads up to 28. tests/faults/test_number_bounds.py checks both against
+# the installed libraries.
+MIN_OPSET, MAX_OPSET = 17, 23
 ATTENTION_IMPLEMENTATIONS: tuple[str, ...] = ("eager", "sdpa")
 
 
@@ -20,7 +25,7 @@ class ExportConfig:
     """How ``hf-pipeline export model`` turns a trained model folder into ONNX + INT8."""
 
     # 18 is what the dynamo exporter implements natively; 17 works through a version converter.
-    opset: int = option(18, ge=MIN_OPSET)
+    opset: int = option(18, ge=MIN_OPSET, le=MAX_OPSET, note="what torch.onnx exports")
     preset: str = option(DEFAULT_PRESET, choices=PRESET_NAMES)
     # The attention code traced into the graph. "eager" gives a smaller, faster graph than
     # "sdpa" (no NaN guards); parity against PyTorch proves they compute the same logits.
@@ -31,7 +36,7 @@ class ExportConfig:
     max_drop_points: float = option(2.0, ge=0, le=100, note="accuracy points")
     # Our tighter goal: reported (and logged when missed), not enforced unless set as the budget.
     target_drop_points: float = option(0.5, ge=0, le=100, note="accuracy points")
-    eval_batch_size: int = option(64, ge=1)
+    eval_batch_size: int = option(64, ge=1, le=MAX_BATCH_SIZE)
     # Static presets only: training texts (sampled with a fixed seed) that calibrate the
     # activation ranges, each sent alone and unpadded like a runtime query.
     calibration_samples: int = option(256, ge=1)
@@ -47,8 +52,8 @@ class BenchmarkConfig:
     warmup: int = option(20, ge=0)
     runs: int = option(300, ge=1)
     # Thread counts for single-query latency; 1 is what the runtime uses.
-    threads: tuple[int, ...] = option((1, 2), ge=1)
-    batch_size: int = option(64, ge=1)
+    threads: tuple[int, ...] = option((1, 2), ge=1, le=MAX_THREADS, note=THREADS_NOTE)
+    batch_size: int = option(64, ge=1, le=MAX_BATCH_SIZE)
     batch_runs: int = option(10, ge=1)
     queries: tuple[str, ...] = ()  # empty: the built-in realistic queries
 

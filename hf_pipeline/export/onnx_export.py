@@ -21,6 +21,7 @@ from hf_pipeline.errors import CheckFailedError, DataFileError
 from hf_pipeline.export.config import ExportConfig
 from hf_pipeline.intents import INTENTS, NUM_INTENTS, check_label_order
 from hf_pipeline.io import atomic_write_bytes, read_json_object
+from hf_pipeline.limits import MAX_BATCH_SIZE
 from hf_pipeline.runtime.onnx import encode, load_tokenizer
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ def export_torch_model(model: torch.nn.Module, tokenizer: Tokenizer, out_path: s
     feeds = encode(tokenizer, ["who calls parse_config", "show the index status"])
     args = tuple(torch.from_numpy(feeds[name]) for name in ONNX_INPUTS)
     max_positions = int(getattr(model.config, "max_position_embeddings", 512))
-    batch = torch.export.Dim("batch", min=1, max=4096)
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH_SIZE)
     sequence = torch.export.Dim("sequence", min=1, max=max_positions)
     shapes = {name: {0: batch, 1: sequence} for name in ONNX_INPUTS}
     with torch.no_grad():

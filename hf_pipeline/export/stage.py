@@ -25,7 +25,8 @@ from hf_pipeline.io import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
-    check_output_dir,
+    check_outputs,
+    folder_output,
     sha256_file,
 )
 from hf_pipeline.model_folder.layout import (
@@ -60,7 +61,7 @@ def export_model(model_dir: str | Path, out_dir: str | Path, *, cfg: ExportConfi
                           "calibrate on. Fix: pass --data (its train split is used), or pick "
                           "a dynamic preset.")
     model_dir, out_dir = Path(model_dir), Path(out_dir)
-    check_output_dir(out_dir, inputs=(model_dir,))
+    check_outputs({"--output": folder_output(out_dir)}, inputs={"--model": model_dir})
     model = load_torch_model(model_dir, attention=cfg.attention)
     tokenizer = load_tokenizer(model_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

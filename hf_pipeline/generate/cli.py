@@ -22,6 +22,7 @@ from hf_pipeline.config import help_default
 from hf_pipeline.contract import MIN_SAMPLES_PER_INTENT
 from hf_pipeline.errors import ConfigError
 from hf_pipeline.generate.config import GenerateConfig
+from hf_pipeline.io import check_outputs, file_output, folder_output
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
              "write_dataset_dict")
     cfg = resolve(GenerateConfig, config_file=args.config,
                   overrides={n: getattr(args, n) for n in names})
+    check_outputs({"--output": folder_output(cfg.output),
+                   "--verification-output": file_output(cfg.verification_output)},
+                  inputs={**cfg.inputs, "--config": args.config})
     start = time.perf_counter()
     out = generate(cfg)
     elapsed = time.perf_counter() - start

@@ -9,6 +9,8 @@ from hf_pipeline.config import check_fields, option
 from hf_pipeline.contract import MAX_SAMPLES_PER_INTENT, MIN_SAMPLES_PER_INTENT
 from hf_pipeline.errors import InvalidValueError
 from hf_pipeline.generate.augment import AUGMENTATIONS
+from hf_pipeline.generate.slots import SLOTS_FILE
+from hf_pipeline.generate.templates import TEMPLATES_DIR
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,12 @@ class GenerateConfig:
                                     f"names from {', '.join(AUGMENTATIONS)}")
         if self.augment_ratio > 0 and not self.augmentations:
             raise InvalidValueError("augmentations", "", "at least one name when augment_ratio > 0")
+
+    @property
+    def inputs(self) -> dict[str, Path]:
+        """What generation reads, by option, for ``io.check_outputs``."""
+        return {"--templates": self.templates_dir or TEMPLATES_DIR,
+                "--slots": self.slots_file or SLOTS_FILE}
 
     def split_counts(self) -> dict[str, int]:
         """Samples per intent in each split; they add up to ``samples_per_intent``."""

@@ -42,9 +42,3 @@ def is_release_folder(folder: str | Path) -> bool:
     PyTorch folder."""
     folder = Path(folder)
     return (folder / ONNX_FILE).is_file() or (folder / CHECKSUMS_FILE).is_file()
-
-
-def is_inside(path: str | Path, folder: str | Path) -> bool:
-    """``path`` is ``folder`` or below it (both resolved)."""
-    path, folder = Path(path).resolve(), Path(folder).resolve()
-    return path == folder or folder in path.parents

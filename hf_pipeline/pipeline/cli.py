@@ -23,8 +23,12 @@ from hf_pipeline.cli_options import (
     print_result,
 )
 from hf_pipeline.config import help_default
+from hf_pipeline.io import check_outputs, folder_output
+from hf_pipeline.limits import check_listen
 from hf_pipeline.pipeline.config import PipelineConfig
 from hf_pipeline.pipeline.stages import STAGE_NAMES, Stage
+
+SERVE_HOST = "127.0.0.1"  # run --serve: the demo, for this machine only
 
 # flag -> (section, field, type, help)
 _OPTIONS: tuple[tuple[str, str, str, Any, str], ...] = (
@@ -165,6 +169,12 @@ def run(args: argparse.Namespace) -> int:
             overrides.setdefault(section, {})[field] = value
     overrides.setdefault("pipeline", {}).update(repo_overrides(args))
     cfg = load_run_config(args.config, overrides)
+    check_outputs({"--output": folder_output(cfg.pipeline.output)}, inputs={
+        "--config": args.config, "--accelerate-config": cfg.pipeline.accelerate_config,
+        **cfg.generate.inputs, "--base-model": cfg.train.base_model,
+        "train.dev_set": cfg.train.inputs["--dev-set"], "calibrate.dev_set": cfg.calibrate.dev_set})
+    if args.serve:  # the demo starts after the whole run: its address is checked first
+        check_listen(SERVE_HOST, args.port)
     quiet_library_noise(debug=logging.getLogger("hf_pipeline").isEnabledFor(logging.DEBUG))
     previous = signal.signal(signal.SIGTERM, _interrupt)
     serve = _serve(args) if args.serve else None
@@ -195,7 +205,7 @@ def _serve(args: argparse.Namespace) -> Any:
         _print_summary(args, result)
         model = result.outputs["publish-model"]
         spec = f"{model['repo_id']}@{model['tag']}"
-        print(f"serving the demo of {spec} on http://127.0.0.1:{port} (Ctrl-C stops it and "
+        print(f"serving the demo of {spec} on http://{SERVE_HOST}:{port} (Ctrl-C stops it and "
               "the Hub)", file=sys.stderr if args.json else sys.stdout, flush=True)
-        load_app(space_app()).main(["--model", spec, "--host", "127.0.0.1", "--port", str(port)])
+        load_app(space_app()).main(["--model", spec, "--host", SERVE_HOST, "--port", str(port)])
     return serve

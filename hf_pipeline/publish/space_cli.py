@@ -28,6 +28,8 @@ from hf_pipeline.cli_options import (
     use_hub_options,
 )
 from hf_pipeline.errors import ConfigError
+from hf_pipeline.io import check_outputs, folder_output
+from hf_pipeline.limits import check_listen
 
 SPACE_MODEL = "a model repo at a tag, NAMESPACE/NAME@TAG (the Space loads it from the Hub)"
 
@@ -97,6 +99,7 @@ def hub_model(spec: str) -> tuple[str, str]:
 def run_space_build(args: argparse.Namespace) -> int:
     from hf_pipeline.publish.space import build_space_folder
 
+    check_outputs({"--output": folder_output(args.output)})
     repo, revision = hub_model(args.model)
     folder = build_space_folder(args.output, model_repo=repo, model_revision=revision,
                                 space_repo=args.repo_id)
@@ -118,6 +121,7 @@ def run_space_publish(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    check_listen(args.host, args.port)  # before the Hub, the model and the app are loaded
     if args.local_hub is None:
         use_hub_options(args)
         return _demo(args)

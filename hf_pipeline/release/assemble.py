@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from hf_pipeline.errors import CheckFailedError
-from hf_pipeline.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from hf_pipeline.io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    check_outputs,
+    folder_output,
+)
 from hf_pipeline.model_folder.folder import ReleaseInfo, release_config, version_text
 from hf_pipeline.model_folder.int8 import check_int8
 from hf_pipeline.model_folder.layout import (
@@ -26,7 +32,6 @@ from hf_pipeline.model_folder.layout import (
     TEMPERATURE_FILE,
     TOKENIZER_FILE,
     VERSION_FILE,
-    is_inside,
     reports_dir,
 )
 from hf_pipeline.model_folder.manifest import Destination
@@ -108,9 +113,8 @@ def build_release(export_dir: str | Path, out_dir: str | Path, *, info: ReleaseI
     from hf_pipeline.export.stage import INT8_FILE, REPORT_FILE, read_export_report
 
     export_dir, out_dir = Path(export_dir), Path(out_dir)
-    if is_inside(out_dir, export_dir) or is_inside(export_dir, out_dir):
-        raise CheckFailedError(f"{out_dir}: the model folder and the export folder {export_dir} "
-                               "overlap. Fix: write the release to a folder of its own.")
+    check_outputs({"--output": folder_output(out_dir)},
+                  inputs={"EXPORT_DIR": export_dir, "--temperature": temperature_file})
     report = read_export_report(export_dir)
     gate = report.get("gate")
     if require_gate and not (gate and gate.get("passed")):

@@ -35,10 +35,13 @@ def register(subparsers: Any) -> None:
 def run_release(args: argparse.Namespace) -> int:
     from hf_pipeline.errors import ConfigError
     from hf_pipeline.export.stage import read_export_report
+    from hf_pipeline.io import check_outputs, folder_output
     from hf_pipeline.model_folder.folder import ReleaseInfo, check_model_version
     from hf_pipeline.release.assemble import build_release
 
     check_model_version(args.model_version)
+    check_outputs({"--output": folder_output(args.output)},
+                  inputs={"EXPORT_DIR": args.export_dir, "--temperature": args.temperature})
     report = read_export_report(args.export_dir)
     repo, revision = dataset_of(report)
     repo, revision = args.dataset_repo or repo, args.dataset_revision or revision

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD
 from hf_pipeline.errors import DataFileError, InvalidValueError
 from hf_pipeline.intents import AMBIGUOUS, INTENTS
+from hf_pipeline.limits import check_batch_size
 from hf_pipeline.model_folder.layout import (
     CONFIG_FILE,
     ONNX_FILE,
@@ -86,8 +87,7 @@ class IntentClassifier:
         problem = temperature_problem(temperature)
         if problem:
             raise InvalidValueError("temperature", temperature, problem)
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidValueError("batch_size", batch_size, "an integer >= 1")
+        check_batch_size(batch_size)
         self.model, self.temperature, self.batch_size = model, float(temperature), batch_size
         self.source, self.verified = source, verified
         self.repo_id: str | None = None

@@ -17,10 +17,16 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from hf_pipeline.cli_options import add_json_option, add_model_option, add_output_option
+from hf_pipeline.cli_options import (
+    add_batch_size_option,
+    add_json_option,
+    add_model_option,
+    add_output_option,
+    add_threads_option,
+)
 from hf_pipeline.errors import ConfigError
 from hf_pipeline.intents import INTENTS
-from hf_pipeline.io import iter_text_rows
+from hf_pipeline.io import check_outputs, file_output, iter_text_rows
 from hf_pipeline.runtime.classifier import DEFAULT_BATCH_SIZE, LoadTrained
 
 PREDICTION_FIELDS = ("intent", "confidence", "probabilities", "tier", "flags")
@@ -59,10 +65,9 @@ def add_model_options(p: argparse.ArgumentParser, *, trained: bool,
     p.add_argument("--allow-unverified", action="store_true",
                    help="load a release folder even if its checksums do not verify "
                    "(never for a model you ship)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="onnxruntime intra-op threads (default: 1, like the runtime)")
-    p.add_argument("--batch-size", type=int, default=batch_size,
-                   help=f"texts per model call (default: {batch_size})")
+    add_threads_option(p, help="onnxruntime intra-op threads (default: 1, like the runtime)")
+    add_batch_size_option(p, default=batch_size,
+                          help=f"texts per model call (default: {batch_size})")
 
 
 def annotate(rows: list[dict[str, Any]], predictions: Iterable[Any], *,
@@ -146,11 +151,11 @@ def run_predict(args: argparse.Namespace) -> int:
     """Results are written as they are computed, in input order: the first line of a large
     file appears after the first batch, and memory holds one batch at a time. A file output
     is written to a temp file beside it and renamed when complete."""
-    from hf_pipeline.io import check_writable_file, temp_file_beside
+    from hf_pipeline.io import temp_file_beside
     from hf_pipeline.runtime.classifier import load_classifier
 
-    if args.output is not None:
-        check_writable_file(args.output)
+    check_outputs({"--output": file_output(args.output)},
+                  inputs={"--model": args.model, "--input": args.input})
     if not args.texts and args.input is None:
         raise ConfigError("nothing to classify. Fix: pass TEXT arguments or --input FILE.jsonl.")
     classifier = load_classifier(args.model, allow_unverified=args.allow_unverified,

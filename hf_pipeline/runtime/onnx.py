@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.contract import MAX_LENGTH, ONNX_OUTPUT
-from hf_pipeline.errors import DataFileError, InvalidValueError
+from hf_pipeline.errors import DataFileError
 from hf_pipeline.intents import NUM_INTENTS
+from hf_pipeline.limits import check_threads
 from hf_pipeline.model_folder.layout import TOKENIZER_FILE
 
 if TYPE_CHECKING:
@@ -74,8 +75,7 @@ def make_session(model_path: str | Path, *, threads: int = 1) -> Any:
     import onnxruntime as ort
 
     path = Path(model_path)
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
-        raise InvalidValueError("threads", threads, "an integer >= 0 (0: one per core)")
+    check_threads(threads, zero="0 = one per core")
     if not path.is_file():
         raise DataFileError(path, "no ONNX model here.",
                             fix="run `hf-pipeline export model --model MODEL_DIR --output DIR` "

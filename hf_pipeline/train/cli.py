@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_pipeline.cli_options import (
+    add_batch_size_option,
     add_json_option,
     add_model_option,
     add_output_option,
@@ -21,6 +22,7 @@ from hf_pipeline.cli_options import (
     print_result,
 )
 from hf_pipeline.contract import SPLITS
+from hf_pipeline.io import check_outputs, file_output, folder_output
 from hf_pipeline.train.config import (
     LR_SCHEDULERS,
     MIXED_PRECISION,
@@ -109,7 +111,7 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="test", choices=SPLITS,
                    help="split of a dataset to evaluate (default: test)")
     p.add_argument("--revision", help="Hub dataset tag or commit")
-    p.add_argument("--batch-size", type=int, default=64, help="inference batch size")
+    add_batch_size_option(p, default=64, help="inference batch size (default: 64)")
     add_output_option(p, metavar="FILE.json", help="also write the metrics to this JSON file")
     add_json_option(p, result="the metrics")
     p.set_defaults(func=run_evaluate)
@@ -120,6 +122,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     overrides = {field: getattr(args, field) for _, field, _, _ in _TRAIN_OPTIONS}
     cfg = resolve(TrainConfig, config_file=args.config, overrides=overrides)
+    check_outputs({"--output": folder_output(cfg.output_dir)},
+                  inputs={**cfg.inputs, "--config": args.config})
     from hf_pipeline.train.loop import train  # torch: only once the options are good
 
     start = time.perf_counter()
@@ -150,6 +154,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from hf_pipeline.io import atomic_write_json
     from hf_pipeline.train.evaluation import evaluate_model_dir, format_report
 
+    check_outputs({"--output": file_output(args.output)},
+                  inputs={"--model": args.model, "DATA": None if args.data == "dev" else args.data})
     if args.data == "dev" or args.data.endswith(".jsonl"):
         name = args.data
         sets, _ = load_eval_sets(None, dev_set=None if args.data == "dev" else args.data)

@@ -80,6 +80,13 @@ class TrainConfig:
                                     fix="pass --output DIR (e.g. out/train).")
 
     @property
+    def inputs(self) -> dict[str, str | Path | None]:
+        """What training reads, by option, for ``io.check_outputs`` (which leaves out what
+        is not on this machine: a Hub repo id)."""
+        dev = None if self.dev_set in (DEV_SET_PACKAGED, DEV_SET_NONE) else self.dev_set
+        return {"--data": self.data, "--base-model": self.base_model, "--dev-set": dev}
+
+    @property
     def training_typos(self) -> bool:
         return self.typo_prob > 0 or self.typo_twins > 0
 

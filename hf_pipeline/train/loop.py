@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from hf_pipeline.config import to_dict
 from hf_pipeline.errors import ConfigError, InvalidValueError
-from hf_pipeline.io import check_output_dir
+from hf_pipeline.io import check_outputs, folder_output
 from hf_pipeline.train import checkpoint as ckpt
 from hf_pipeline.train import data as train_data
 from hf_pipeline.train.config import TrainConfig
@@ -57,8 +57,7 @@ class Run:
 def train(cfg: TrainConfig) -> Path:
     """Fine-tune the base model into the 8-intent classifier; returns ``cfg.output_dir``."""
     started = time.perf_counter()
-    data_path = Path(cfg.data)
-    check_output_dir(cfg.output_dir, inputs=(data_path,) if data_path.exists() else ())
+    check_outputs({"--output": folder_output(cfg.output_dir)}, inputs=cfg.inputs)
     accelerator = make_accelerator(cfg)
     set_seed(cfg.seed)
     state = _start_or_resume_check(cfg)

@@ -139,7 +139,7 @@ CASES = [
     # calibrate
     Case("calibrate: report dir inside the model folder", lambda w: ["calibrate", "fit",
          "--model", str(w["release"]), "--data", str(w["data"]), "--output",
-         str(w["release"] / "reports")], 2, lambda w: "inside the model folder"),
+         str(w["release"] / "reports")], 2, lambda w: "is inside the input --model"),
     Case("calibrate: --config not UTF-8", lambda w: ["calibrate", "fit", "--model",
          str(w["release"]), "--data", str(w["data"]), "--config", str(w["binary_yaml"])], 2,
          lambda w: str(w["binary_yaml"])),

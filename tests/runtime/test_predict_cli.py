@@ -138,8 +138,11 @@ def test_nothing_to_classify(tiny_release_dir: Path, tmp_path: Path,
 
 
 def test_bad_batch_size(tiny_release_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert predict("--model", tiny_release_dir, "--batch-size", "0", "x") == 2
-    assert capsys.readouterr().err == "error: batch_size: got 0, expected an integer >= 1.\n"
+    with pytest.raises(SystemExit) as e:  # a usage error, from the parser
+        predict("--model", tiny_release_dir, "--batch-size", "0", "x")
+    assert e.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "error: argument --batch-size: got 0, expected an integer in [1, 4096]\n")
 
 
 def test_a_tampered_release_is_refused(release_copy: Path, tmp_path: Path,

@@ -13,6 +13,7 @@ from space_testing import serving
 
 from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD
 from hf_pipeline.intents import INTENTS
+from hf_pipeline.io import MAX_JSON_DEPTH
 from hf_pipeline.model_folder.layout import ONNX_FILE
 from hf_pipeline.runtime import MAX_INPUT_BYTES
 
@@ -125,7 +126,9 @@ def test_batch_of_a_txt_file(served: tuple[str, Any], tiny_classifier: Any,
     (None, None, "Nothing to classify: paste queries"),
     ("bad.jsonl", '{"text": "ok"}\n{"text": \n', "bad.jsonl, line 2: not JSON"),
     ("bad.jsonl", '{"text": "ok"}\n["who calls main"]\n',
-     'bad.jsonl, line 2: expected an object with a string "text" field'),
+     "bad.jsonl, line 2: expected an object with a string 'text' field"),
+    ("deep.jsonl", '{"text": "ok"}\n' + "[" * 100_000 + "\n",
+     f"deep.jsonl, line 2: nested more than {MAX_JSON_DEPTH} arrays or objects deep"),
     ("latin1.txt", "caf\xe9".encode("latin-1"), "latin1.txt is not UTF-8 text"),
     ("many.txt", "q\n" * 1001, "1001 queries: this demo classifies at most 1000 at a time"),
 ])
