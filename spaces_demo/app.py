@@ -33,6 +33,7 @@ import gradio as gr
 from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD, SPACE_CONFIG_FILE
 from hf_pipeline.errors import PipelineError
 from hf_pipeline.intents import AMBIGUOUS, DESCRIPTIONS, INTENTS
+from hf_pipeline.repo_ids import is_hub_spec
 from hf_pipeline.runtime import (
     CONFIRM,
     EXECUTE,
@@ -42,7 +43,6 @@ from hf_pipeline.runtime import (
     IntentClassifier,
     Prediction,
 )
-from hf_pipeline.runtime.classifier import is_hub_spec
 
 log = logging.getLogger("sqry_nl_demo")
 

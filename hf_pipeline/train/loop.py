@@ -21,6 +21,7 @@ from accelerate.utils import ProjectConfiguration, set_seed
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from hf_pipeline.base_model import check_base_model, resolve_base_model_source
 from hf_pipeline.config import to_dict
 from hf_pipeline.errors import ConfigError, InvalidValueError
 from hf_pipeline.io import check_output_dir
@@ -59,6 +60,7 @@ def train(cfg: TrainConfig) -> Path:
     started = time.perf_counter()
     data_path = Path(cfg.data)
     check_output_dir(cfg.output_dir, inputs=(data_path,) if data_path.exists() else ())
+    check_base_model(cfg.base_model)
     accelerator = make_accelerator(cfg)
     set_seed(cfg.seed)
     state = _start_or_resume_check(cfg)
@@ -107,8 +109,6 @@ def _start_or_resume_check(cfg: TrainConfig) -> Path | None:
 def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
     """Data, model, optimizer and schedule, through ``accelerator.prepare``."""
     from transformers import AutoTokenizer, get_scheduler
-
-    from hf_pipeline.base_model import resolve_base_model_source
 
     data = train_data.load_training_data(cfg)
     with accelerator.main_process_first():
