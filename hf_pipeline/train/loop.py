@@ -114,10 +114,11 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
     with accelerator.main_process_first():
         source = resolve_base_model_source(cfg.base_model)
     base = source.path
-    _check_max_length(cfg, base)
-    tokenizer = AutoTokenizer.from_pretrained(base)
+    with source.read_errors():
+        _check_max_length(cfg, base)
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        model = _load_model(base)
     tokenizer.model_max_length = cfg.max_length  # recorded in final/ with the tokenizer
-    model = _load_model(base)
     named = {"train": data.splits["train"], "validation": data.splits["validation"],
              "test": data.splits["test"]}
     if data.dev is not None:
