@@ -28,6 +28,7 @@ from hf_pipeline.io import check_output_dir
 from hf_pipeline.train import checkpoint as ckpt
 from hf_pipeline.train import data as train_data
 from hf_pipeline.train.config import TrainConfig
+from hf_pipeline.train.divergence import Divergence
 from hf_pipeline.train.evaluation import evaluate_loaders, summary_line
 from hf_pipeline.train.noise import TWIN_OF, consistency_loss
 from hf_pipeline.train.outputs import write_outputs
@@ -225,10 +226,12 @@ def fit(cfg: TrainConfig, run: Run, state: ckpt.TrainerState) -> None:
     """Epochs until ``num_epochs`` or early stopping; a checkpoint after each."""
     progress = tqdm(total=run.steps_per_process, initial=state.global_step, desc="Training",
                     disable=not run.accelerator.is_local_main_process)
-    while state.epoch < cfg.num_epochs and not _stopped_early(cfg, state):
-        seconds = train_epoch(cfg, run, state, progress)
-        end_epoch(cfg, run, state, seconds)
-    progress.close()
+    try:
+        while state.epoch < cfg.num_epochs and not _stopped_early(cfg, state):
+            seconds = train_epoch(cfg, run, state, progress)
+            end_epoch(cfg, run, state, seconds)
+    finally:  # the bar's line ends before any error message
+        progress.close()
 
 
 def _stopped_early(cfg: TrainConfig, state: ckpt.TrainerState) -> bool:
@@ -261,6 +264,7 @@ def train_epoch(cfg: TrainConfig, run: Run, state: ckpt.TrainerState, progress: 
     run.train_sampler.set_epoch(state.epoch)
     loader.set_epoch(state.epoch)
     totals = _process_totals(run, state)
+    divergence = Divergence(acc.device)
     run.model.train()
     start = time.perf_counter()
     for batch in loader:
@@ -268,6 +272,7 @@ def train_epoch(cfg: TrainConfig, run: Run, state: ckpt.TrainerState, progress: 
         samples = batch["input_ids"].shape[0] - (batch[TWIN_OF].numel() if TWIN_OF in batch
                                                  else 0)
         loss = training_step(cfg, run, batch)
+        divergence.record(loss, step=state.global_step + 1)
         totals += torch.stack([loss.detach().double(), totals.new_tensor(1.0),
                                totals.new_tensor(float(samples))])
         state.batches_in_epoch += 1
@@ -275,13 +280,16 @@ def train_epoch(cfg: TrainConfig, run: Run, state: ckpt.TrainerState, progress: 
             state.global_step += 1
             progress.update(1)
             if state.global_step % cfg.logging_steps == 0:
+                divergence.check(cfg, run, state)
                 _log_step(run, state, loss, progress)
             if cfg.checkpointing_steps and state.global_step % cfg.checkpointing_steps == 0 \
                     and not acc.gradient_state.end_of_dataloader:
+                divergence.check(cfg, run, state)
                 state.process_totals = _gather_totals(run, totals)
                 state.epoch_train_seconds += time.perf_counter() - start
                 start = time.perf_counter()
                 ckpt.save_checkpoint(acc, state, cfg.checkpoints_dir, keep=cfg.keep_checkpoints)
+    divergence.check(cfg, run, state)  # before the epoch's evaluation, best model, checkpoint
     state.process_totals = _gather_totals(run, totals)
     return state.epoch_train_seconds + time.perf_counter() - start
 
