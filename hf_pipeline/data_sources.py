@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.contract import DATASET_DICT_DIR, DATASET_JSON, DEV, SPLITS
-from hf_pipeline.errors import ConfigError, DataFileError
+from hf_pipeline.errors import ConfigError, DataFileError, artifact_errors
 from hf_pipeline.hub_client import hub_endpoint, hub_errors
 from hf_pipeline.intents import INTENTS, check_label_order
-from hf_pipeline.io import read_text, read_text_rows, sha256_file
+from hf_pipeline.io import read_json_object, read_text, read_text_rows, sha256_file
+from hf_pipeline.repo_ids import check_revision, repo_id_problem
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 DEV_SET_PATH = Path(__file__).parent / "devset" / "human_dev.jsonl"
 
+GENERATED_BY = "`hf-pipeline generate` (or `datasets`' save_to_disk)"
+REGENERATE = "generate the dataset again with `hf-pipeline generate`."
 # An evaluation set as every stage uses it: (texts, gold label ids).
 TextSet = tuple[list[str], list[int]]
 
@@ -79,30 +82,37 @@ def _load_local(path: Path) -> tuple[DatasetDict, str | None]:
 
 
 def _load_from_disk(folder: Path) -> DatasetDict:
-    """``datasets.load_from_disk``, after checking no split is empty: a split saved with no
-    rows has no Arrow file, and ``load_from_disk`` fails on it with a bare IndexError."""
-    from datasets import load_from_disk
+    """``datasets.load_from_disk`` split by split (a damaged one is named), after checking
+    none is empty: a split saved with no rows has no Arrow file, and ``load_from_disk`` fails
+    on it with a bare IndexError."""
+    from datasets import DatasetDict, load_from_disk
 
-    try:
-        names = json.loads((folder / "dataset_dict.json").read_text(encoding="utf-8"))["splits"]
-        for name in names:
-            state = json.loads((folder / name / "state.json").read_text(encoding="utf-8"))
+    with artifact_errors(folder / "dataset_dict.json", written_by=GENERATED_BY, fix=REGENERATE):
+        names = read_json_object(folder / "dataset_dict.json", fix=REGENERATE)["splits"]
+        names = [str(name) for name in names]
+    splits = {}
+    for name in names:
+        with artifact_errors(folder / name, written_by=GENERATED_BY, fix=REGENERATE):
+            state = read_json_object(folder / name / "state.json", fix=REGENERATE)
             if not state.get("_data_files"):
                 raise DataFileError(folder, f"split {name!r} is empty.",
                                     fix="regenerate the dataset with samples in every split.")
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
-        raise DataFileError(folder, f"not a readable save_to_disk folder ({e}).",
-                            fix="regenerate it with `hf-pipeline generate`.") from None
-    return load_from_disk(str(folder))
+            splits[name] = load_from_disk(str(folder / name))
+    return DatasetDict(splits)
 
 
 def _load_hub(repo_id: str, revision: str | None) -> tuple[DatasetDict, dict[str, Any]]:
     from datasets import load_dataset
     from huggingface_hub import HfApi
 
-    if repo_id.count("/") != 1 or repo_id.endswith((".json", ".jsonl", "/")):
-        raise DataFileError(repo_id, "no such local path, and not a Hub repo id (namespace/name).",
+    problem = repo_id_problem(repo_id) or (
+        "it names a file" if repo_id.endswith((".json", ".jsonl")) else None)
+    if problem is not None:
+        raise DataFileError(repo_id, "no such local path, and not a Hub repo id, "
+                            f"namespace/name ({problem}).",
                             fix="check the path, or use a dataset repo id like user/sqry-intents.")
+    if revision is not None:
+        check_revision(revision)
     with hub_errors(f"{repo_id}: no such local path; dataset {repo_id}@{revision or 'main'}"):
         sha = HfApi().dataset_info(repo_id, revision=revision).sha
         try:

@@ -8,6 +8,8 @@ publish), and for any other exception, a bug (``hf_pipeline.cli.main`` says so i
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -65,3 +67,22 @@ class OutputError(PipelineError, OSError):
         self.path, self.option = Path(path), option
         where = f"{option} {path}" if option else f"{path}"
         super().__init__(f"{where}: {problem}" + (f" Fix: {fix}" if fix else ""))
+
+
+@contextlib.contextmanager
+def artifact_errors(path: str | Path, *, written_by: str, fix: str) -> Iterator[None]:
+    """Around a library that parses or loads the artifact ``path`` (datasets, transformers,
+    safetensors, onnx, onnxruntime, tokenizers): whatever it raises on a truncated, empty or
+    foreign file becomes a DataFileError that names the file, the library's reason, what
+    writes that artifact (``written_by``, e.g. "`hf-pipeline train`") and ``fix``. Our own
+    errors pass as they are. Keep the block to the loading call: any exception inside is
+    blamed on the file. The library's exception stays chained, for HF_PIPELINE_DEBUG=1."""
+    try:
+        yield
+    except (PipelineError, MemoryError):
+        raise
+    except Exception as e:
+        reason = " ".join(str(e).split())[:300]
+        raise DataFileError(path, f"cannot be loaded ({type(e).__name__}"
+                            f"{': ' + reason if reason else ''}): damaged, or not what "
+                            f"{written_by} writes.", fix=fix) from e

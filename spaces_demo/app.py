@@ -34,6 +34,7 @@ from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD, SPACE_CON
 from hf_pipeline.errors import DataFileError, PipelineError
 from hf_pipeline.intents import AMBIGUOUS, DESCRIPTIONS, INTENTS
 from hf_pipeline.io import text_row
+from hf_pipeline.repo_ids import is_hub_spec
 from hf_pipeline.runtime import (
     CONFIRM,
     EXECUTE,
@@ -43,7 +44,6 @@ from hf_pipeline.runtime import (
     IntentClassifier,
     Prediction,
 )
-from hf_pipeline.runtime.classifier import is_hub_spec
 
 log = logging.getLogger("sqry_nl_demo")
 

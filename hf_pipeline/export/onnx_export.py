@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.contract import ONNX_INPUTS, ONNX_OUTPUT
-from hf_pipeline.errors import CheckFailedError, DataFileError
+from hf_pipeline.errors import CheckFailedError
 from hf_pipeline.export.config import ExportConfig
-from hf_pipeline.intents import INTENTS, NUM_INTENTS, check_label_order
-from hf_pipeline.io import atomic_write_bytes, read_json_object
+from hf_pipeline.intents import NUM_INTENTS
+from hf_pipeline.io import atomic_write_bytes
 from hf_pipeline.limits import MAX_BATCH_SIZE
 from hf_pipeline.runtime.onnx import encode, load_tokenizer
+from hf_pipeline.train.inference import load_trained_model
 
 if TYPE_CHECKING:
     import numpy as np
@@ -91,39 +92,9 @@ class ParityReport:
                 "cases": [asdict(c) for c in self.cases]}
 
 
-def read_model_config(model_dir: str | Path) -> dict[str, Any]:
-    """The model folder's config.json, checked for the runtime's 8 labels in their order."""
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise DataFileError(model_dir, "no trained model folder here.",
-                            fix="pass the folder written by `hf-pipeline train` (its final/).")
-    path = model_dir / "config.json"
-    config = read_json_object(path, fix="pass a transformers model folder (config.json, "
-                              "model.safetensors, tokenizer.json).")
-    id2label = config.get("id2label") or {}
-    if len(id2label) != NUM_INTENTS:
-        raise DataFileError(path, f"the model has {len(id2label)} labels, the runtime needs "
-                            f"{NUM_INTENTS} ({', '.join(INTENTS)}).",
-                            fix="train with hf-pipeline train, which uses the 8 intents.")
-    check_label_order(id2label, where=path, field="id2label",
-                      fix="retrain with the labels in hf_pipeline.intents order; the runtime "
-                      "maps logit index to intent by that fixed table.")
-    return config
-
-
 def load_torch_model(model_dir: str | Path, *, attention: str = "eager") -> torch.nn.Module:
-    """The trained classifier in eval mode (after checking its labels)."""
-    from safetensors import SafetensorError
-    from transformers import AutoModelForSequenceClassification
-
-    read_model_config(model_dir)
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            str(model_dir), attn_implementation=attention)
-    except (OSError, ValueError, SafetensorError) as e:
-        raise DataFileError(model_dir, f"transformers cannot load the model ({e}).",
-                            fix="pass the folder written by `hf-pipeline train`.") from None
-    return model.eval()
+    """The trained classifier, with the attention implementation the graph is traced from."""
+    return load_trained_model(model_dir, attention=attention)
 
 
 def logits_only(model: torch.nn.Module) -> torch.nn.Module:

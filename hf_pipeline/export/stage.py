@@ -27,6 +27,7 @@ from hf_pipeline.io import (
     atomic_write_text,
     check_outputs,
     folder_output,
+    read_json_object,
     sha256_file,
 )
 from hf_pipeline.model_folder.layout import (
@@ -119,30 +120,21 @@ def gate_export(export_dir: str | Path, *, eval_sets: Mapping[str, EvalSet],
 
 
 def read_export_report(export_dir: str | Path) -> dict[str, Any]:
-    import json
-
-    path = Path(export_dir) / REPORT_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise DataFileError(path, f"cannot read the export report ({e.strerror}).",
-                            fix="pass the folder written by `hf-pipeline export model`.") from None
-    except json.JSONDecodeError as e:
-        raise DataFileError(path, f"not valid JSON ({e.msg}).",
-                            fix="re-run `hf-pipeline export model`.") from None
+    """The export folder's report: a JSON object, or a DataFileError naming the file."""
+    return read_json_object(Path(export_dir) / REPORT_FILE,
+                            fix="pass the folder written by `hf-pipeline export model`, or "
+                            "export again.")
 
 
 def training_info(model_dir: Path) -> dict[str, Any] | None:
     """Base model and data provenance from ``hf-pipeline train``'s run_info.json (next to
     or one above the model folder), if there is one."""
-    import json
-
     for path in (model_dir / RUN_INFO_FILE, model_dir.parent / RUN_INFO_FILE):
         if path.is_file():
             try:
-                info = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as e:
-                log.warning("ignoring unreadable %s (%s)", path, e)
+                info = read_json_object(path)
+            except DataFileError as e:
+                log.warning("ignoring %s", e)
                 return None
             return {"run_info": str(path), "base_model": info.get("base_model"),
                     "data": info.get("data")}

@@ -23,6 +23,7 @@ from hf_pipeline.contract import MIN_SAMPLES_PER_INTENT
 from hf_pipeline.errors import ConfigError
 from hf_pipeline.generate.config import GenerateConfig
 from hf_pipeline.io import check_outputs, file_output, folder_output
+from hf_pipeline.repo_ids import check_repo_id
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,6 +82,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.push_to_hub and not args.tag:
         raise ConfigError("--push-to-hub needs --tag (e.g. v1.0.0): every publish is a version.")
+    if args.push_to_hub:  # refused before generating, not after
+        from hf_pipeline.publish.versions import check_tag
+
+        check_repo_id(args.push_to_hub, field="--push-to-hub")
+        check_tag(args.tag)
     names = ("output", "samples_per_intent", "seed", "augment_ratio", "option_ratio",
              "augmentations",
              "templates_dir", "slots_file", "allow_small", "verification_output",

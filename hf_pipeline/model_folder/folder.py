@@ -18,6 +18,7 @@ from hf_pipeline.intents import ID2LABEL, INTENTS, LABEL2ID, check_label_order
 from hf_pipeline.io import read_json_object
 from hf_pipeline.model_folder.checksums import read_manifest
 from hf_pipeline.model_folder.layout import CONFIG_FILE, VERSION_FILE
+from hf_pipeline.repo_ids import check_repo_id, check_revision
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class ReleaseInfo:
                 raise InvalidValueError(name, value, "a non-empty single-line string",
                                         fix="it is written as a key=value line in version.txt.")
         check_model_version(self.model_version)
+        check_repo_id(self.dataset_repo, field="dataset_repo")
+        check_revision(self.dataset_revision, field="dataset_revision")
 
 
 VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$")

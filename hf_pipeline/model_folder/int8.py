@@ -6,24 +6,32 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from hf_pipeline.errors import DataFileError
+from hf_pipeline.errors import DataFileError, artifact_errors
+from hf_pipeline.model_folder.layout import ONNX_WRITTEN_BY, REEXPORT
+
+
+def load_graph(path: str | Path) -> Any:
+    """The graph of the ONNX file ``path``; a damaged file is a DataFileError naming it."""
+    import onnx
+
+    with artifact_errors(path, written_by=ONNX_WRITTEN_BY, fix=REEXPORT):
+        graph = onnx.load(str(path), load_external_data=False).graph
+        if not graph.node:  # an empty file parses as an empty model
+            raise ValueError("the file holds no graph")
+    return graph
 
 
 def op_counts(path: str | Path) -> Counter[str]:
     """How many nodes of each op type the graph has."""
-    import onnx
-
-    graph = onnx.load(str(path), load_external_data=False).graph
-    return Counter(node.op_type for node in graph.node)
+    return Counter(node.op_type for node in load_graph(path).node)
 
 
 def quantization_summary(path: str | Path) -> dict[str, Any]:
     """What is quantized: int8 weight MatMuls (dynamic, or QDQ: a DequantizeLinear of an int8
     initializer feeding a MatMul), fused int8 Attention, int8 embeddings, and what stays fp32."""
-    import onnx
     from onnx import TensorProto
 
-    graph = onnx.load(str(path), load_external_data=False).graph
+    graph = load_graph(path)
     dtypes = {init.name: init.data_type for init in graph.initializer}
     int8 = {TensorProto.INT8, TensorProto.UINT8}
     float_weights = {name for name, dtype in dtypes.items() if dtype == TensorProto.FLOAT}

@@ -28,6 +28,9 @@ CALIBRATION_REPORT = "calibration_report.json"
 # beside its tokenizer.json, config.json and EXPORT_REPORT.
 FP32_FILE = "model.fp32.onnx"
 INT8_FILE = "model.int8.onnx"
+# Who writes the graphs, and the fix, for the message about a damaged one.
+ONNX_WRITTEN_BY = "`hf-pipeline export model` (copied into a model folder by `hf-pipeline release`)"
+REEXPORT = "export it again, and check it with `hf-pipeline export verify`."
 
 
 def reports_dir(release_dir: str | Path) -> Path:

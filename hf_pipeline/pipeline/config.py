@@ -29,10 +29,10 @@ from hf_pipeline.errors import DataFileError, InvalidValueError
 from hf_pipeline.export.config import ExportConfig
 from hf_pipeline.generate.config import GenerateConfig
 from hf_pipeline.publish.versions import TAG_PATTERN
+from hf_pipeline.repo_ids import check_namespace, check_repo_id
 from hf_pipeline.train.config import TrainConfig
 
 LOCAL_HUB = "local"
-NAME_PATTERN = re.compile(r"^([\w.-]+/)?[\w.-]+$")
 # Placeholders until the Hub's namespace is known (repo ids depend on it).
 PENDING_DATA = "pending/dataset"
 
@@ -60,11 +60,9 @@ class PipelineConfig:
             raise InvalidValueError("hub", self.hub, f"'{LOCAL_HUB}' or a Hub URL such as "
                                     "https://huggingface.co")
         for name in ("dataset_repo", "model_repo", "space_repo"):
-            if not NAME_PATTERN.match(getattr(self, name)):
-                raise InvalidValueError(name, getattr(self, name), "a repo name, or "
-                                        "namespace/name")
-        if self.namespace is not None and not re.match(r"^[\w.-]+$", self.namespace):
-            raise InvalidValueError("namespace", self.namespace, "a user or organisation name")
+            check_repo_id(getattr(self, name), field=name, namespace=False)
+        if self.namespace is not None:
+            check_namespace(self.namespace)
         for name in ("dataset_tag", "model_tag"):
             if not TAG_PATTERN.match(getattr(self, name)):
                 raise InvalidValueError(name, getattr(self, name), "a version tag like v1.0.0",

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from hf_pipeline.errors import CheckFailedError, ConfigError
 from hf_pipeline.io import sha256_file
 from hf_pipeline.pipeline.config import RunConfig, stage_options
 from hf_pipeline.pipeline.hub import HubSession
+from hf_pipeline.repo_ids import MAX_NAME, check_repo_id
 
 log = logging.getLogger(__name__)
 
@@ -156,15 +158,14 @@ def _dataset_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
 def _mirror_source(ctx: Context) -> tuple[Path | None, str]:
     """(folder to mirror or None, the Hub id training pulls)."""
     from hf_pipeline.base_model import packaged_minilm
-    from hf_pipeline.pipeline.config import NAME_PATTERN
 
     requested = ctx.cfg.train.base_model
     folder = Path(requested).expanduser()
     if folder.is_dir():
-        name = "".join(c if c.isalnum() or c in "._-" else "-" for c in folder.resolve().name)
-        return folder, f"{ctx.hub.namespace}/{name}"
-    if not NAME_PATTERN.match(requested):
-        raise ConfigError(f"base_model: {requested!r} is neither a folder nor a Hub model id.")
+        name = re.sub(r"[^A-Za-z0-9_.-]", "-", folder.resolve().name)
+        name = re.sub(r"[.-]{2,}", "-", name)[:MAX_NAME].strip(".-") or "base-model"
+        return folder, check_repo_id(f"{ctx.hub.namespace}/{name}", field="base_model")
+    check_repo_id(requested, field="base_model", namespace=False)
     if ctx.hub.local and requested == DEFAULT_BASE_MODEL:
         return Path(packaged_minilm()), DEFAULT_BASE_MODEL
     return None, requested

@@ -52,7 +52,6 @@ from hf_pipeline.publish.model_files import (
 )
 from hf_pipeline.publish.versions import (
     GITATTRIBUTES,
-    REPO_PATTERN,
     PublishError,
     PublishResult,
     Target,
@@ -60,6 +59,7 @@ from hf_pipeline.publish.versions import (
     publish_version,
     version_status,
 )
+from hf_pipeline.repo_ids import repo_id_problem
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -268,9 +268,11 @@ def card_facts(cfg: PublishModelConfig, release: LocalRelease, reports: Reports,
 def _check_hub_ids(release: LocalRelease) -> None:
     for key, kind in (("base_model", "model"), ("dataset_repo", "dataset")):
         value = release.version[key]
-        if not REPO_PATTERN.match(value) or value.startswith(("/", ".")):
+        problem = repo_id_problem(value)
+        if problem is not None:
             raise DataFileError(release.folder / VERSION_FILE, f"{key}={value} is not a Hub "
-                                f"{kind} id (namespace/name); the card's metadata must name one.",
+                                f"{kind} id, namespace/name ({problem}); the card's metadata "
+                                "must name one.",
                                 fix=f"rebuild the release with `hf-pipeline release "
                                 f"--{key.replace('_', '-')} NAMESPACE/NAME`.")
 

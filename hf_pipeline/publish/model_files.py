@@ -111,7 +111,8 @@ def read_reports(folder: Path, release: LocalRelease) -> Reports:
                             fix="put them there (a published model carries its measured "
                             "figures), or pass --reports-dir where they are.")
     export = read_json_object(folder / EXPORT_REPORT,
-                              fix="copy the export folder's report again.")
+                              fix="copy it again from the export folder (written by "
+                              "`hf-pipeline export model`).")
     calibration = read_json_object(folder / CALIBRATION_REPORT,
                                    fix=f"re-run `hf-pipeline calibrate fit --model {release_dir}`.")
     gate = export.get("gate") or {}

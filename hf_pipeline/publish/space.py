@@ -41,7 +41,7 @@ from hf_pipeline.imports import (
     module_files,
 )
 from hf_pipeline.io import atomic_write_text, sha256_file
-from hf_pipeline.publish.versions import REPO_PATTERN
+from hf_pipeline.repo_ids import check_repo_id, check_revision
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -254,9 +254,10 @@ def build_space_folder(out_dir: str | Path, *, model_repo: str, model_revision: 
     """Write the Space into ``out_dir`` (absent or empty): app.py, sqry_nl_runtime/,
     requirements.txt, README.md and space_config.json. Same inputs, same bytes."""
     out = Path(out_dir)
-    _check_repo("model_repo", model_repo)
-    if not model_revision.strip():
-        raise InvalidValueError("model_revision", model_revision, "a tag or commit")
+    check_repo_id(model_repo, field="model_repo")
+    check_revision(model_revision, field="model_revision")
+    if space_repo is not None:
+        check_repo_id(space_repo, field="space_repo")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise OutputError(out, "exists and is not an empty folder.",
                           fix="choose a new folder; a stale file would be published too.")
@@ -291,11 +292,6 @@ def build_space_folder(out_dir: str | Path, *, model_repo: str, model_revision: 
     return out
 
 
-def _check_repo(name: str, repo_id: str) -> None:
-    if not REPO_PATTERN.match(repo_id or ""):
-        raise InvalidValueError(name, repo_id, "a repo id, namespace/name")
-
-
 # ----------------------------------------------------------------------------- publishing
 
 def publish_space(repo_id: str, *, model_repo: str, model_revision: str, private: bool = False,
@@ -310,8 +306,9 @@ def publish_space(repo_id: str, *, model_repo: str, model_revision: str, private
     published."""
     from huggingface_hub import HfApi
 
-    _check_repo("repo_id", repo_id)
-    _check_repo("model_repo", model_repo)
+    check_repo_id(repo_id)
+    check_repo_id(model_repo, field="model_repo")
+    check_revision(model_revision, field="model_revision")
     api = api or HfApi()
     with hub_errors(f"model {model_repo}@{model_revision}", endpoint=api.endpoint):
         commit = api.model_info(model_repo, revision=model_revision).sha

@@ -30,6 +30,7 @@ from hf_pipeline.cli_options import (
 from hf_pipeline.errors import ConfigError
 from hf_pipeline.io import check_outputs, folder_output
 from hf_pipeline.limits import check_listen
+from hf_pipeline.repo_ids import check_revision, is_hub_spec, split_repo, split_spec
 
 SPACE_MODEL = "a model repo at a tag, NAMESPACE/NAME@TAG (the Space loads it from the Hub)"
 
@@ -86,14 +87,11 @@ def _space_publish(p: argparse.ArgumentParser) -> None:
 
 def hub_model(spec: str) -> tuple[str, str]:
     """(repo, revision) of ``--model NAMESPACE/NAME@REV``: a Space loads its model from the Hub."""
-    from hf_pipeline.runtime.classifier import is_hub_spec
-
     if not is_hub_spec(spec):
         raise ConfigError(f"--model {spec}: a Space serves a model from the Hub. Fix: pass "
                           "the model repo at a tag, NAMESPACE/NAME@TAG (e.g. "
                           "me/sqry-nl-intent@v1.0.0).")
-    repo, _, revision = spec.partition("@")
-    return repo, revision
+    return split_spec(spec)
 
 
 def run_space_build(args: argparse.Namespace) -> int:
@@ -122,9 +120,10 @@ def run_space_publish(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     check_listen(args.host, args.port)  # before the Hub, the model and the app are loaded
+    space = _space_source(args)
     if args.local_hub is None:
         use_hub_options(args)
-        return _demo(args)
+        return _demo(args, space)
     if args.endpoint or args.token:
         raise ConfigError("--local-hub starts its own Hub: drop --endpoint and --token.")
     if not args.local_hub.is_dir():
@@ -135,29 +134,39 @@ def run_demo(args: argparse.Namespace) -> int:
     _, hf_home, log_file = local_paths(args.local_hub.parent)  # as the run that made it
     with local_hub(args.local_hub, hf_home=hf_home, log_file=log_file) as hub:
         print(f"local Hub {hub.url} over {args.local_hub} (log: {log_file})", file=sys.stderr)
-        return _demo(args)
+        return _demo(args, space)
 
 
-def _demo(args: argparse.Namespace) -> int:
-    serve = ["--host", args.host, "--port", str(args.port)]
+def _space_source(args: argparse.Namespace) -> tuple[str, str] | None:
+    """(repo, revision) of ``--space``; else None, once ``--model`` is checked: a bad spec is
+    refused before any Hub is started or asked."""
     if args.space is not None:
+        space, revision = split_repo(args.space, field="--space")
+        revision = revision or getattr(args, "space_revision", None) or "main"
+        return space, check_revision(revision, field="--space-revision")
+    # The same NAMESPACE/NAME@REVISION as `predict --model`; app.py parses it too.
+    if is_hub_spec(args.model):
+        split_spec(args.model, alternative="a release folder")
+    elif not Path(args.model).is_dir():
+        raise ConfigError(f"{args.model!r} is neither a folder nor a model repo at a revision. "
+                          "Fix: pass a release folder, or NAMESPACE/NAME@TAG (e.g. "
+                          "me/sqry-nl-intent@v1.0.0).")
+    return None
+
+
+def _demo(args: argparse.Namespace, space: tuple[str, str] | None) -> int:
+    serve = ["--host", args.host, "--port", str(args.port)]
+    if space is not None:
         from huggingface_hub import snapshot_download
 
         from hf_pipeline.hub_client import hub_errors
 
-        space, _, revision = args.space.partition("@")
-        revision = revision or getattr(args, "space_revision", None) or "main"
-        with hub_errors(f"Space {space}@{revision}"):
-            folder = Path(snapshot_download(space, repo_type="space", revision=revision))
+        repo, revision = space
+        with hub_errors(f"Space {repo}@{revision}"):
+            folder = Path(snapshot_download(repo, repo_type="space", revision=revision))
         return load_app(folder / "app.py").main(serve)
     from hf_pipeline.publish.space import space_app
-    from hf_pipeline.runtime.classifier import is_hub_spec
 
-    # The same NAMESPACE/NAME@REVISION as `predict --model`; app.py parses it too.
-    if not is_hub_spec(args.model) and not Path(args.model).is_dir():
-        raise ConfigError(f"{args.model!r} is neither a folder nor a model repo at a revision. "
-                          "Fix: pass a release folder, or NAMESPACE/NAME@TAG (e.g. "
-                          "me/sqry-nl-intent@v1.0.0).")
     return load_app(space_app()).main(["--model", args.model, *serve])
 
 

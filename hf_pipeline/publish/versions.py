@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hf_pipeline.errors import CheckFailedError, InvalidValueError
 from hf_pipeline.hub_client import hub_errors
+from hf_pipeline.repo_ids import check_repo_id
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TAG_PATTERN = re.compile(r"^v\d+\.\d+\.\d+([.-][0-9A-Za-z.]+)?$")
-REPO_PATTERN = re.compile(r"^[\w.-]+/[\w.-]+$")
 GITATTRIBUTES = ".gitattributes"  # the Hub's own file in every repo; never ours to judge
 
 
@@ -46,11 +46,6 @@ class PublishResult:
     status: str  # "published" | "tagged" (content already on main) | "unchanged"
     files: tuple[str, ...] = field(default=())  # what the tag holds (models)
     verification: tuple[str, ...] = field(default=())  # what was checked at the commit
-
-
-def check_repo_id(repo_id: str) -> None:
-    if not isinstance(repo_id, str) or not REPO_PATTERN.match(repo_id):
-        raise InvalidValueError("repo_id", repo_id, "namespace/name")
 
 
 def check_publish_config(cfg: Any, path_fields: tuple[str, ...]) -> None:
@@ -166,6 +161,7 @@ def check_token(api: HfApi) -> None:
 def version_status(api: HfApi, repo_id: str, *, repo_type: str,
                    describe: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
     """Tags (each with ``describe(commit)``), main's head, and whether main has untagged work."""
+    check_repo_id(repo_id)
     with hub_errors(f"status of {repo_type} repo {repo_id}", endpoint=api.endpoint):
         tags = tag_commits(api, repo_id, repo_type=repo_type)
         head = main_commit(api, repo_id, repo_type=repo_type)

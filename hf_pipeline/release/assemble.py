@@ -109,8 +109,8 @@ def build_release(export_dir: str | Path, out_dir: str | Path, *, info: ReleaseI
                   temperature_file: str | Path | None = None, require_gate: bool = True,
                   destination: Destination | None = None) -> Path:
     """The model folder from an export folder (``hf-pipeline export model`` output)."""
-    from hf_pipeline.export.onnx_export import read_model_config
     from hf_pipeline.export.stage import INT8_FILE, REPORT_FILE, read_export_report
+    from hf_pipeline.train.inference import read_model_config
 
     export_dir, out_dir = Path(export_dir), Path(out_dir)
     check_outputs({"--output": folder_output(out_dir)},

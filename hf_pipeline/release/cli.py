@@ -44,8 +44,10 @@ def run_release(args: argparse.Namespace) -> int:
                   inputs={"EXPORT_DIR": args.export_dir, "--temperature": args.temperature})
     report = read_export_report(args.export_dir)
     repo, revision = dataset_of(report)
-    repo, revision = args.dataset_repo or repo, args.dataset_revision or revision
-    if not repo or not revision:
+    # An option given empty is a bad value, not "use the report's".
+    repo = repo if args.dataset_repo is None else args.dataset_repo
+    revision = revision if args.dataset_revision is None else args.dataset_revision
+    if repo is None or revision is None:
         raise ConfigError("--dataset-repo and --dataset-revision are required: the export "
                           "report names no Hub dataset the model was trained on. Fix: pass "
                           "both, e.g. --dataset-repo user/sqry-intents --dataset-revision v1.0.")

@@ -28,6 +28,7 @@ from hf_pipeline.model_folder.layout import (
 )
 from hf_pipeline.model_folder.reader import Release, open_release
 from hf_pipeline.model_folder.temperature import temperature_problem
+from hf_pipeline.repo_ids import is_hub_spec, split_spec
 from hf_pipeline.runtime.hygiene import CleanText, clean
 
 if TYPE_CHECKING:
@@ -198,19 +199,13 @@ def _prediction(p: np.ndarray, c: CleanText) -> Prediction:
 LoadTrained = Callable[..., "IntentClassifier"]
 
 
-def is_hub_spec(spec: str | Path) -> bool:
-    """``namespace/name@revision`` that is not a local path."""
-    text = str(spec)
-    return "@" in text and text.count("/") == 1 and not Path(text).exists()
-
-
 def load_classifier(model: str | Path, *, allow_unverified: bool = False, threads: int = 1,
                     batch_size: int = DEFAULT_BATCH_SIZE,
                     load_trained: LoadTrained | None = None) -> IntentClassifier:
     """A release folder (ONNX), a model repo on the Hub as ``R@REVISION``, or, when the
     caller passes ``load_trained`` (train's PyTorch loader), a trained model folder."""
     if is_hub_spec(model):
-        repo_id, _, revision = str(model).partition("@")
+        repo_id, revision = split_spec(model, alternative="a model folder")
         if allow_unverified:
             raise InvalidValueError("--allow-unverified", True, "not given for a Hub model",
                                     fix="a model from the Hub is always verified.")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hf_pipeline.hub_client import hub_errors
 from hf_pipeline.model_folder.layout import RELEASE_FILES
+from hf_pipeline.repo_ids import check_repo_id, check_revision
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,8 @@ def download_model(repo_id: str, *, revision: str = "main", token: str | None = 
     in between cannot mix two versions."""
     from huggingface_hub import HfApi, snapshot_download
 
+    check_repo_id(repo_id)
+    check_revision(revision)
     with hub_errors(f"model {repo_id}@{revision}"):
         commit = HfApi(token=token).model_info(repo_id, revision=revision).sha
         folder = snapshot_download(repo_id, revision=commit, token=token,

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hf_pipeline.contract import MAX_LENGTH, ONNX_OUTPUT
-from hf_pipeline.errors import DataFileError
+from hf_pipeline.errors import DataFileError, artifact_errors
 from hf_pipeline.intents import NUM_INTENTS
 from hf_pipeline.limits import check_threads
-from hf_pipeline.model_folder.layout import TOKENIZER_FILE
+from hf_pipeline.model_folder.layout import ONNX_WRITTEN_BY, REEXPORT, TOKENIZER_FILE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -42,11 +42,9 @@ def load_tokenizer(path: str | Path, *, max_length: int = MAX_LENGTH) -> Tokeniz
     from tokenizers import Tokenizer
 
     file = tokenizer_file(path)
-    try:
+    with artifact_errors(file, written_by="`hf-pipeline train` (copied by export and release)",
+                         fix="copy tokenizer.json from the trained model folder."):
         tokenizer = Tokenizer.from_file(str(file))
-    except Exception as e:  # tokenizers raises a bare Exception on bad JSON
-        raise DataFileError(file, f"not a readable tokenizer.json ({e}).",
-                            fix="copy tokenizer.json from the trained model folder.") from None
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length=max_length)
     return tokenizer
@@ -86,12 +84,8 @@ def make_session(model_path: str | Path, *, threads: int = 1) -> Any:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
-    try:
+    with artifact_errors(path, written_by=ONNX_WRITTEN_BY, fix=REEXPORT):
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
-        raise DataFileError(path, f"onnxruntime cannot load this model ({e}).",
-                            fix="re-export it, and check it with `hf-pipeline export verify`."
-                            ) from None
 
 
 class OnnxClassifier:

@@ -9,14 +9,13 @@ it was interrupted while saving and is ignored on resume.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hf_pipeline.errors import ConfigError, DataFileError
-from hf_pipeline.io import atomic_write_json
+from hf_pipeline.errors import ConfigError, DataFileError, artifact_errors
+from hf_pipeline.io import atomic_write_json, read_json_object
 
 if TYPE_CHECKING:
     import torch
@@ -25,6 +24,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATE_FILE = "trainer_state.json"
+WRITTEN_BY = "`hf-pipeline train` (a checkpoint)"
+DELETE_AND_RESUME = ("delete this checkpoint folder (written by `hf-pipeline train`) and resume "
+                     "again: the one before it is used.")
 PREFIX = "step_"
 # Config fields that may differ between a run and its resumption.
 RESUMABLE_CHANGES = frozenset({"resume", "output_dir", "report_to", "logging_steps",
@@ -54,12 +56,12 @@ class TrainerState:
 
     @classmethod
     def from_file(cls, path: Path) -> TrainerState:
+        data = read_json_object(path, fix=DELETE_AND_RESUME)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
             return cls(**data)
-        except (OSError, json.JSONDecodeError, TypeError) as e:
+        except TypeError as e:
             raise DataFileError(path, f"unreadable trainer state ({e}).",
-                                fix="delete this checkpoint folder and resume again.") from None
+                                fix=DELETE_AND_RESUME) from None
 
 
 def checkpoint_dir(root: Path, step: int) -> Path:
@@ -109,7 +111,8 @@ def load_checkpoint(accelerator: Accelerator, path: Path, current_config: dict[s
                     ) -> TrainerState:
     state = TrainerState.from_file(path / STATE_FILE)
     check_same_run(state.config, current_config, path)
-    accelerator.load_state(str(path))
+    with artifact_errors(path, written_by=WRITTEN_BY, fix=DELETE_AND_RESUME):
+        accelerator.load_state(str(path))
     if accelerator.is_main_process:
         log.info("Resumed from %s (epoch %d, batch %d, step %d)", path, state.epoch + 1,
                  state.batches_in_epoch, state.global_step)

@@ -15,15 +15,62 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hf_pipeline.base_model import model_folder_errors
 from hf_pipeline.contract import MAX_LENGTH
-from hf_pipeline.errors import DataFileError
-from hf_pipeline.intents import NUM_INTENTS, check_label_order
+from hf_pipeline.errors import DataFileError, artifact_errors
+from hf_pipeline.intents import INTENTS, NUM_INTENTS, check_label_order
 from hf_pipeline.io import read_json_object
+from hf_pipeline.model_folder.layout import CONFIG_FILE, is_release_folder
 
 if TYPE_CHECKING:
+    import torch
+
     from hf_pipeline.runtime.classifier import IntentClassifier
 
 log = logging.getLogger(__name__)
+
+WRITTEN_BY = "`hf-pipeline train` (its final/ folder)"
+RETRAIN = "pass the final/ folder of `hf-pipeline train`, or train again."
+
+
+def read_model_config(model_dir: str | Path) -> dict[str, Any]:
+    """The trained folder's config.json, checked for the runtime's 8 labels in their order."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise DataFileError(model_dir, "no trained model folder here.", fix=RETRAIN)
+    if is_release_folder(model_dir):
+        raise DataFileError(model_dir, "is a release folder (ONNX, from `hf-pipeline "
+                            "release`), not a trained model folder (PyTorch).",
+                            fix="pass the final/ folder of `hf-pipeline train`; to measure a "
+                            "release folder, use `hf-pipeline calibrate analyze --model FOLDER`.")
+    path = model_dir / CONFIG_FILE
+    if not path.is_file():
+        raise DataFileError(model_dir, f"not a model folder (no {CONFIG_FILE}).", fix=RETRAIN)
+    config = read_json_object(path, fix=RETRAIN)
+    id2label = config.get("id2label") or {}
+    if not isinstance(id2label, dict) or len(id2label) != NUM_INTENTS:
+        raise DataFileError(path, f"the model has {len(id2label)} labels, the runtime needs "
+                            f"{NUM_INTENTS} ({', '.join(INTENTS)}).",
+                            fix="train with hf-pipeline train, which uses the 8 intents.")
+    check_label_order(id2label, where=path, field="id2label",
+                      fix="retrain with the labels in hf_pipeline.intents order; the runtime "
+                      "maps logit index to intent by that fixed table.")
+    return config
+
+
+def load_trained_model(model_dir: str | Path, *,
+                       attention: str | None = None) -> torch.nn.Module:
+    """The trained classifier of ``model_dir`` in fp32 and eval mode, after checking its
+    config; weights that transformers cannot load are a DataFileError naming the folder."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    read_model_config(model_dir)
+    options = {} if attention is None else {"attn_implementation": attention}
+    with model_folder_errors(model_dir, written_by=WRITTEN_BY, fix=RETRAIN):
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(model_dir), dtype=torch.float32, **options)
+    return model.eval()
 
 
 class TorchClassifier:
@@ -40,24 +87,12 @@ class TorchClassifier:
     def from_dir(cls, path: str | Path, *, max_length: int = MAX_LENGTH,
                  device: str = "cpu") -> TorchClassifier:
         """Load a folder written by ``train`` (``final/``) or any 8-label classifier folder."""
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoTokenizer
 
-        path = Path(path)
-        if not (path / "config.json").is_file():
-            raise DataFileError(path, "not a model folder (no config.json).",
-                                fix="pass the final/ folder written by `hf-pipeline train`.")
-        # Read first: transformers reports an unreadable config as a bare OSError.
-        read_json_object(path / "config.json",
-                         fix="pass the final/ folder written by `hf-pipeline train`.")
-        model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
-        if model.config.num_labels != NUM_INTENTS:
-            raise DataFileError(path / "config.json", f"num_labels is {model.config.num_labels},"
-                                f" expected {NUM_INTENTS}.")
-        check_label_order(model.config.id2label, where=path / "config.json", field="id2label",
-                          fix="train the model with `hf-pipeline train`, which sets that order.")
-        return cls(model, AutoTokenizer.from_pretrained(path), max_length=max_length,
-                   device=device)
+        model = load_trained_model(path)
+        with artifact_errors(path, written_by=WRITTEN_BY, fix=RETRAIN):
+            tokenizer = AutoTokenizer.from_pretrained(path)
+        return cls(model, tokenizer, max_length=max_length, device=device)
 
     def logits(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """float32 logits, shape [len(texts), 8], in the order of ``texts``."""

@@ -21,12 +21,14 @@ from accelerate.utils import ProjectConfiguration, set_seed
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from hf_pipeline.base_model import check_base_model, resolve_base_model_source
 from hf_pipeline.config import to_dict
 from hf_pipeline.errors import ConfigError, InvalidValueError
 from hf_pipeline.io import check_outputs, folder_output
 from hf_pipeline.train import checkpoint as ckpt
 from hf_pipeline.train import data as train_data
 from hf_pipeline.train.config import TrainConfig
+from hf_pipeline.train.divergence import Divergence
 from hf_pipeline.train.evaluation import evaluate_loaders, summary_line
 from hf_pipeline.train.noise import TWIN_OF, consistency_loss
 from hf_pipeline.train.outputs import write_outputs
@@ -58,6 +60,7 @@ def train(cfg: TrainConfig) -> Path:
     """Fine-tune the base model into the 8-intent classifier; returns ``cfg.output_dir``."""
     started = time.perf_counter()
     check_outputs({"--output": folder_output(cfg.output_dir)}, inputs=cfg.inputs)
+    check_base_model(cfg.base_model)
     accelerator = make_accelerator(cfg)
     set_seed(cfg.seed)
     state = _start_or_resume_check(cfg)
@@ -107,16 +110,15 @@ def build_run(cfg: TrainConfig, accelerator: Accelerator) -> Run:
     """Data, model, optimizer and schedule, through ``accelerator.prepare``."""
     from transformers import AutoTokenizer, get_scheduler
 
-    from hf_pipeline.base_model import resolve_base_model_source
-
     data = train_data.load_training_data(cfg)
     with accelerator.main_process_first():
         source = resolve_base_model_source(cfg.base_model)
     base = source.path
-    _check_max_length(cfg, base)
-    tokenizer = AutoTokenizer.from_pretrained(base)
+    with source.read_errors():
+        _check_max_length(cfg, base)
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        model = _load_model(base)
     tokenizer.model_max_length = cfg.max_length  # recorded in final/ with the tokenizer
-    model = _load_model(base)
     named = {"train": data.splits["train"], "validation": data.splits["validation"],
              "test": data.splits["test"]}
     if data.dev is not None:
@@ -223,10 +225,12 @@ def fit(cfg: TrainConfig, run: Run, state: ckpt.TrainerState) -> None:
     """Epochs until ``num_epochs`` or early stopping; a checkpoint after each."""
     progress = tqdm(total=run.steps_per_process, initial=state.global_step, desc="Training",
                     disable=not run.accelerator.is_local_main_process)
-    while state.epoch < cfg.num_epochs and not _stopped_early(cfg, state):
-        seconds = train_epoch(cfg, run, state, progress)
-        end_epoch(cfg, run, state, seconds)
-    progress.close()
+    try:
+        while state.epoch < cfg.num_epochs and not _stopped_early(cfg, state):
+            seconds = train_epoch(cfg, run, state, progress)
+            end_epoch(cfg, run, state, seconds)
+    finally:  # the bar's line ends before any error message
+        progress.close()
 
 
 def _stopped_early(cfg: TrainConfig, state: ckpt.TrainerState) -> bool:
@@ -259,6 +263,7 @@ def train_epoch(cfg: TrainConfig, run: Run, state: ckpt.TrainerState, progress: 
     run.train_sampler.set_epoch(state.epoch)
     loader.set_epoch(state.epoch)
     totals = _process_totals(run, state)
+    divergence = Divergence(acc.device)
     run.model.train()
     start = time.perf_counter()
     for batch in loader:
@@ -266,6 +271,7 @@ def train_epoch(cfg: TrainConfig, run: Run, state: ckpt.TrainerState, progress: 
         samples = batch["input_ids"].shape[0] - (batch[TWIN_OF].numel() if TWIN_OF in batch
                                                  else 0)
         loss = training_step(cfg, run, batch)
+        divergence.record(loss, step=state.global_step + 1)
         totals += torch.stack([loss.detach().double(), totals.new_tensor(1.0),
                                totals.new_tensor(float(samples))])
         state.batches_in_epoch += 1
@@ -273,13 +279,16 @@ def train_epoch(cfg: TrainConfig, run: Run, state: ckpt.TrainerState, progress: 
             state.global_step += 1
             progress.update(1)
             if state.global_step % cfg.logging_steps == 0:
+                divergence.check(cfg, run, state)
                 _log_step(run, state, loss, progress)
             if cfg.checkpointing_steps and state.global_step % cfg.checkpointing_steps == 0 \
                     and not acc.gradient_state.end_of_dataloader:
+                divergence.check(cfg, run, state)
                 state.process_totals = _gather_totals(run, totals)
                 state.epoch_train_seconds += time.perf_counter() - start
                 start = time.perf_counter()
                 ckpt.save_checkpoint(acc, state, cfg.checkpoints_dir, keep=cfg.keep_checkpoints)
+    divergence.check(cfg, run, state)  # before the epoch's evaluation, best model, checkpoint
     state.process_totals = _gather_totals(run, totals)
     return state.epoch_train_seconds + time.perf_counter() - start
 

@@ -23,7 +23,8 @@ from hf_pipeline.imports import (
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("hf_pipeline", "hf_pipeline.intents", "hf_pipeline.contract", "hf_pipeline.errors",
      "hf_pipeline.io", "hf_pipeline.config", "hf_pipeline.provenance", "hf_pipeline.imports",
-     "hf_pipeline.hub_client", "hf_pipeline.limits", "hf_pipeline.cli_options"),
+     "hf_pipeline.hub_client", "hf_pipeline.limits", "hf_pipeline.cli_options",
+     "hf_pipeline.repo_ids"),
     # The model folder's format: read by the runtime, written by release and calibrate.
     ("hf_pipeline.model_folder", "hf_pipeline.model_folder.layout",
      "hf_pipeline.model_folder.manifest", "hf_pipeline.model_folder.checksums",

@@ -50,11 +50,13 @@ def test_missing_tokenizer(tmp_path: Path) -> None:
 
 def test_unreadable_tokenizer(tmp_path: Path) -> None:
     (tmp_path / "tokenizer.json").write_text("{broken")
-    with pytest.raises(DataFileError, match=r"not a readable tokenizer\.json"):
+    with pytest.raises(DataFileError, match=r"tokenizer\.json: cannot be loaded .*: damaged, "
+                       "or not what `hf-pipeline train`"):
         load_tokenizer(tmp_path)
 
 
 def test_unreadable_model(tiny_model_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "m.onnx").write_bytes(b"not a model")
-    with pytest.raises(DataFileError, match="onnxruntime cannot load this model"):
+    with pytest.raises(DataFileError, match=r"m\.onnx: cannot be loaded \(.*INVALID_PROTOBUF.*"
+                       "not what `hf-pipeline export model`"):
         OnnxClassifier(tmp_path / "m.onnx", tokenizer=tiny_model_dir)

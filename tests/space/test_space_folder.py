@@ -104,7 +104,7 @@ def test_rename_touches_names_only() -> None:
 
 def test_the_app_imports_hf_pipeline_only(tmp_path: Path) -> None:
     """One import block: the build renames it, so a second one kept by hand is refused."""
-    assert "hf_pipeline.runtime.classifier" in app_roots()
+    assert "hf_pipeline.repo_ids" in app_roots()
     app = tmp_path / "app.py"
     app.write_text("if x:\n    from sqry_nl_runtime.runtime import IntentClassifier\n"
                    "else:\n    from hf_pipeline.runtime import IntentClassifier\n")
@@ -186,8 +186,8 @@ def test_same_inputs_same_bytes_and_no_stale_folder(space_dir: Path, tmp_path: P
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"model_repo": "no-namespace"}, "model_repo: got 'no-namespace', expected a repo id"),
-    ({"model_revision": " "}, "model_revision: got ' ', expected a tag or commit"),
+    ({"model_repo": "no-namespace"}, "model_repo: got 'no-namespace', expected a Hub repo id"),
+    ({"model_revision": " "}, "model_revision: got ' ', expected a tag, branch or commit"),
 ])
 def test_bad_arguments_are_refused(tmp_path: Path, kwargs: dict, message: str) -> None:
     args = {"model_repo": MODEL_REPO, "model_revision": MODEL_TAG} | kwargs
