@@ -1,5 +1,8 @@
 """The fused fp32 graphs: onnxruntime's BERT fusions, and a last layer that computes [CLS] only.
 
+The graph rewrites, in memory: each starts from the TorchScript graph of
+``hf_pipeline.export.trace`` (the one tracer), and ``onnx_export`` writes the result.
+
 Why not the dynamo graph: onnxruntime's transformer optimizer recognises BERT's attention and
 embedding subgraphs only in the TorchScript exporter's form; on the dynamo graph it fuses
 BiasGelu and SkipLayerNorm and leaves ~190 nodes. On the TorchScript graph (eager attention)
@@ -36,17 +39,13 @@ LayerNorm: under 1.22 the portable graph then runs as fast as the fused one.
 from __future__ import annotations
 
 import logging
-import os
-import warnings
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from hf_pipeline.contract import ONNX_INPUTS, ONNX_OUTPUT
 from hf_pipeline.errors import CheckFailedError
-from hf_pipeline.io import atomic_write_bytes, temp_file_beside
-from hf_pipeline.runtime.onnx import encode
+from hf_pipeline.export.trace import trace
 
 if TYPE_CHECKING:
+    import numpy as np
     import onnx
     import torch
     from tokenizers import Tokenizer
@@ -68,22 +67,25 @@ def expected_fusions(num_layers: int) -> dict[str, int]:
             "SkipLayerNormalization": 2 * num_layers, "BiasGelu": num_layers}
 
 
-def export_fused_model(model: torch.nn.Module, tokenizer: Tokenizer, out_path: str | Path, *,
-                       opset: int, cls_only: bool, portable_norms: bool = False
-                       ) -> dict[str, Any]:
-    """Trace ``model`` with the TorchScript exporter, fuse it with onnxruntime's BERT
-    optimizer, optionally cut the last layer to [CLS] and write the residual LayerNorms in
-    portable ops, write it; return what was fused."""
-    out_path = Path(out_path)
-    fd, traced = temp_file_beside(out_path)
-    os.close(fd)
-    try:
-        _trace(model, tokenizer, traced, opset=opset)
-        fused, counts = _fuse(traced, num_heads=int(model.config.num_attention_heads),
-                              hidden_size=int(model.config.hidden_size))
-    finally:
-        Path(traced).unlink(missing_ok=True)
-    expected = expected_fusions(int(model.config.num_hidden_layers))
+def fused_graph(model: torch.nn.Module, tokenizer: Tokenizer, *, opset: int, cls_only: bool,
+                portable_norms: bool = False) -> onnx.ModelProto:
+    """``model`` traced by the TorchScript exporter and fused by onnxruntime's BERT optimizer;
+    optionally its last layer cut to [CLS] and its residual LayerNorms in portable ops."""
+    traced = trace(model, tokenizer, opset=opset, exporter="torchscript")
+    fused, counts = _fuse(traced, num_heads=int(model.config.num_attention_heads),
+                          hidden_size=int(model.config.hidden_size))
+    check_fusions(counts, num_layers=int(model.config.num_hidden_layers))
+    if cls_only:
+        cls_only_last_layer(fused)
+    if portable_norms:
+        portable_layer_norms(fused)
+    fused.producer_name = PRODUCER
+    return fused
+
+
+def check_fusions(counts: dict[str, int], *, num_layers: int) -> None:
+    """Raise FusionError naming every fused op whose count is not the expected one."""
+    expected = expected_fusions(num_layers)
     missing = {op: (counts.get(op, 0), n) for op, n in expected.items() if counts.get(op, 0) != n}
     if missing:
         raise FusionError(
@@ -91,35 +93,11 @@ def export_fused_model(model: torch.nn.Module, tokenizer: Tokenizer, out_path: s
             + ", ".join(f"{op}: {got} of {want}" for op, (got, want) in missing.items())
             + "). Fix: export with --attention eager, or pick a preset on the dynamo graph "
             "(--preset matmul_gather).")
-    if cls_only:
-        cls_only_last_layer(fused)
-    if portable_norms:
-        portable_layer_norms(fused)
-    fused.producer_name = PRODUCER
-    atomic_write_bytes(out_path, fused.SerializeToString())
-    return {"fused_ops": counts, "cls_only_last_layer": cls_only,
-            "portable_layer_norms": portable_norms}
 
 
-def _trace(model: torch.nn.Module, tokenizer: Tokenizer, path: str, *, opset: int) -> None:
-    import torch
-
-    from hf_pipeline.export.onnx_export import logits_only
-
-    feeds = encode(tokenizer, ["who calls parse_config", "show the index status"])
-    args = tuple(torch.from_numpy(feeds[name]) for name in ONNX_INPUTS)
-    axes = {name: {0: "batch", 1: "sequence"} for name in ONNX_INPUTS}
-    axes[ONNX_OUTPUT] = {0: "batch"}
-    with warnings.catch_warnings(), torch.no_grad():
-        # The legacy exporter warns that it is legacy, and the tracer about the mask code it
-        # specialises; the optimizer replaces that mask code, and parity covers every shape.
-        warnings.simplefilter("ignore")
-        torch.onnx.export(logits_only(model), args, path, input_names=list(ONNX_INPUTS),
-                          output_names=[ONNX_OUTPUT], opset_version=opset, dynamo=False,
-                          dynamic_axes=axes)
-
-
-def _fuse(path: str, *, num_heads: int, hidden_size: int) -> tuple[onnx.ModelProto, dict[str, int]]:
+def _fuse(traced: onnx.ModelProto, *, num_heads: int, hidden_size: int
+          ) -> tuple[onnx.ModelProto, dict[str, int]]:
+    """onnxruntime's BERT fusions on ``traced`` (changed in place); the fused op counts."""
     from onnxruntime.transformers import optimizer
     from onnxruntime.transformers.fusion_options import AttentionMaskFormat, FusionOptions
 
@@ -128,7 +106,7 @@ def _fuse(path: str, *, num_heads: int, hidden_size: int) -> tuple[onnx.ModelPro
     options.attention_mask_format = AttentionMaskFormat.AttentionMask
     # opt_level 0: only the Python fusions; onnxruntime applies its own at load time, so the
     # file stays free of hardware-specific rewrites.
-    optimized = optimizer.optimize_model(path, model_type="bert", num_heads=num_heads,
+    optimized = optimizer.optimize_model(traced, model_type="bert", num_heads=num_heads,
                                          hidden_size=hidden_size, opt_level=0,
                                          optimization_options=options, use_gpu=False)
     counts = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
