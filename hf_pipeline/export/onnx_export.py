@@ -21,7 +21,7 @@ from hf_pipeline.contract import ONNX_INPUTS, ONNX_OUTPUT
 from hf_pipeline.errors import CheckFailedError, DataFileError
 from hf_pipeline.export.config import ExportConfig
 from hf_pipeline.export.graphs import fused_graph
-from hf_pipeline.export.trace import EXPORTERS, trace
+from hf_pipeline.export.trace import EXPORTERS, PRODUCERS, trace
 from hf_pipeline.intents import INTENTS, NUM_INTENTS, check_label_order
 from hf_pipeline.io import atomic_write_bytes, read_json_object
 from hf_pipeline.runtime.onnx import encode, load_tokenizer
@@ -134,6 +134,7 @@ def export_graph(model: torch.nn.Module, tokenizer: Tokenizer, out_path: str | P
     a tracer's graph as traced (``dynamo``, ``torchscript``), or a BERT-fused one."""
     if graph in EXPORTERS:
         proto = trace(model, tokenizer, opset=opset, exporter=graph)
+        proto.producer_name = PRODUCERS[graph]
     else:
         proto = fused_graph(model, tokenizer, opset=opset,
                             cls_only=graph in ("bert_fused_cls", "bert_portable_cls"),

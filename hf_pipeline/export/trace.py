@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 EXPORTERS: tuple[str, ...] = ("dynamo", "torchscript")
+# The producer of a file written as traced (``onnx_export`` sets it). ``trace`` leaves torch's
+# own ("pytorch"): onnxruntime's BERT optimizer checks it on what it fuses.
 PRODUCERS = {"dynamo": "hf-pipeline (torch.onnx dynamo)",
              "torchscript": "hf-pipeline (torch.onnx TorchScript)"}
 # Batch of 2 with >= 3 tokens, so neither dynamic axis is specialised to 0 or 1.
@@ -51,7 +53,6 @@ def trace(model: torch.nn.Module, tokenizer: Tokenizer, *, opset: int,
                 getattr(model.config, "max_position_embeddings", 512)))
         else:
             proto = _torchscript(wrapped, args, opset=opset)
-    proto.producer_name = PRODUCERS[exporter]
     return proto
 
 
