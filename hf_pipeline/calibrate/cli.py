@@ -92,8 +92,8 @@ def _load(args: argparse.Namespace) -> Any:
 def run_fit(args: argparse.Namespace) -> int:
     from hf_pipeline.calibrate.stage import calibrate, format_table
     from hf_pipeline.config import resolve
-    from hf_pipeline.release.layout import reports_dir
-    from hf_pipeline.release.temperature import read_temperature
+    from hf_pipeline.model_folder.layout import reports_dir
+    from hf_pipeline.model_folder.temperature import read_temperature
 
     overrides = {"data": args.data, "revision": args.revision, "dev_set": args.dev_set,
                  "report_dir": args.report_dir, "batch_size": args.batch_size}
@@ -124,7 +124,7 @@ def _analysis_sets(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
 
 def run_analyze(args: argparse.Namespace) -> int:
     from hf_pipeline.calibrate.analyze import analyze, format_analysis
-    from hf_pipeline.release.layout import reports_dir
+    from hf_pipeline.model_folder.layout import reports_dir
 
     sets, calibration = _analysis_sets(args)
     classifier = _load(args)

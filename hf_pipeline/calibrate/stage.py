@@ -32,7 +32,7 @@ from hf_pipeline.data_sources import TextSet
 from hf_pipeline.errors import OutputError
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.io import atomic_write_json
-from hf_pipeline.release.layout import CALIBRATION_REPORT, is_inside, reports_dir
+from hf_pipeline.model_folder.layout import CALIBRATION_REPORT, is_inside, reports_dir
 from hf_pipeline.runtime.classifier import softmax
 
 if TYPE_CHECKING:
@@ -183,8 +183,8 @@ def _resumable(release_dir: Path) -> bool:
     """True when the folder fails verification only in the files calibration itself
     rewrites (an update interrupted by an older version, or edited by hand), and every other
     file verifies: calibrating rewrites those three files and makes the folder whole again."""
-    from hf_pipeline.release.checksums import mismatched_files, problems_outside
-    from hf_pipeline.release.layout import (
+    from hf_pipeline.model_folder.checksums import mismatched_files, problems_outside
+    from hf_pipeline.model_folder.layout import (
         CHECKSUMS_FILE,
         LOADED_FILES,
         MANIFEST_FILE,
@@ -204,10 +204,10 @@ def _resumable(release_dir: Path) -> bool:
 
 def calibrate(release_dir: str | Path, *, cfg: CalibrateConfig) -> Path:
     """Calibrate the release folder in place; returns its temperature.json."""
-    from hf_pipeline.release.folder import update_folder
-    from hf_pipeline.release.int8 import check_int8
-    from hf_pipeline.release.layout import ONNX_FILE, TEMPERATURE_FILE
-    from hf_pipeline.release.temperature import temperature_bytes
+    from hf_pipeline.model_folder.folder import update_folder
+    from hf_pipeline.model_folder.int8 import check_int8
+    from hf_pipeline.model_folder.layout import ONNX_FILE, TEMPERATURE_FILE
+    from hf_pipeline.model_folder.temperature import temperature_bytes
     from hf_pipeline.runtime.classifier import IntentClassifier
 
     release_dir = Path(release_dir)

@@ -80,7 +80,7 @@ def verify_onnx(path: str | Path) -> VerifyReport:
     import onnx
 
     from hf_pipeline.export.onnx_export import ExportError, check_graph
-    from hf_pipeline.release.int8 import quantization_summary
+    from hf_pipeline.model_folder.int8 import quantization_summary
 
     path = Path(path)
     if not path.is_file():

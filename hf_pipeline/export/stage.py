@@ -29,7 +29,7 @@ from hf_pipeline.io import (
     sha256_file,
 )
 from hf_pipeline.provenance import library_versions
-from hf_pipeline.release.layout import CONFIG_FILE, TOKENIZER_FILE
+from hf_pipeline.model_folder.layout import CONFIG_FILE, TOKENIZER_FILE
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def export_model(model_dir: str | Path, out_dir: str | Path, *, cfg: ExportConfi
     calibrate on ``calibration_texts``, training texts), and gate on ``eval_sets`` (if given)."""
     from hf_pipeline.export.onnx_export import export_and_check, load_torch_model
     from hf_pipeline.export.quantize import calibration_feeds, get_preset, quantize
-    from hf_pipeline.release.int8 import quantization_summary
+    from hf_pipeline.model_folder.int8 import quantization_summary
     from hf_pipeline.runtime.onnx import load_tokenizer
 
     spec = get_preset(cfg.preset)

@@ -336,7 +336,7 @@ def _export_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
 # ----------------------------------------------------------------------------- release
 
 def _release_info(ctx: Context) -> Any:
-    from hf_pipeline.release.folder import ReleaseInfo
+    from hf_pipeline.model_folder.folder import ReleaseInfo
 
     return ReleaseInfo(model_version=ctx.cfg.pipeline.model_version,
                        dataset_repo=ctx.repo("dataset"),
@@ -356,8 +356,8 @@ def _release_run(ctx: Context, resume: bool) -> dict[str, Any]:
     from hf_pipeline.export.config import BenchmarkConfig
     from hf_pipeline.export.inspect import benchmark
     from hf_pipeline.release.assemble import build_release
-    from hf_pipeline.release.layout import ONNX_FILE, TOKENIZER_FILE, VERSION_FILE
-    from hf_pipeline.release.manifest import Destination
+    from hf_pipeline.model_folder.layout import ONNX_FILE, TOKENIZER_FILE, VERSION_FILE
+    from hf_pipeline.model_folder.manifest import Destination
 
     info = _release_info(ctx)
     # Where publish-model will put it (the local Hub's port may differ by then: publish-model
@@ -378,7 +378,7 @@ def _release_run(ctx: Context, resume: bool) -> dict[str, Any]:
 
 
 def _release_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
-    from hf_pipeline.release.layout import ONNX_FILE, VERSION_FILE
+    from hf_pipeline.model_folder.layout import ONNX_FILE, VERSION_FILE
 
     folder = ctx.path("release")
     return (_same_file(folder / ONNX_FILE, outputs.get("onnx_sha256"))
@@ -401,8 +401,8 @@ def _calibrate_inputs(ctx: Context) -> dict[str, Any]:
 
 def _calibrate_run(ctx: Context, resume: bool) -> dict[str, Any]:
     from hf_pipeline.calibrate.stage import calibrate
-    from hf_pipeline.release.layout import CHECKSUMS_FILE
-    from hf_pipeline.release.temperature import read_temperature
+    from hf_pipeline.model_folder.layout import CHECKSUMS_FILE
+    from hf_pipeline.model_folder.temperature import read_temperature
 
     document = read_temperature(calibrate(ctx.path("release"), cfg=_calibrate_config(ctx)))
     metrics = {name: {"samples": m["after"]["samples"], "accuracy": m["after"]["accuracy"],
@@ -414,7 +414,7 @@ def _calibrate_run(ctx: Context, resume: bool) -> dict[str, Any]:
 
 
 def _calibrate_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
-    from hf_pipeline.release.layout import CHECKSUMS_FILE
+    from hf_pipeline.model_folder.layout import CHECKSUMS_FILE
 
     return _same_file(ctx.path("release") / CHECKSUMS_FILE, outputs.get("checksums_sha256"))
 

@@ -2,7 +2,7 @@
 
 sqry's installer makes a plain HTTPS GET of ``download_url`` (redirects followed, no Hub client,
 no token), streams it through SHA-256, compares with the manifest compiled into sqry, and
-extracts the gzip tar (``hf_pipeline.release.archive``). The same steps here, with the standard
+extracts the gzip tar (``hf_pipeline.model_folder.archive``). The same steps here, with the standard
 library's HTTP client, against the manifest published beside the archive.
 """
 
@@ -40,7 +40,7 @@ def installer_problems(url: str, expected: Mapping[str, Any], *, token: str | No
     (empty: it installs and loads). Tried without a token first, as the installer does; a
     private repo is then fetched with ``token`` to check the bytes, with a warning that
     sqry's installer itself cannot download it."""
-    from hf_pipeline.release.archive import archive_problems
+    from hf_pipeline.model_folder.archive import archive_problems
 
     with tempfile.TemporaryDirectory(prefix="hf-pipeline-install-") as tmp:
         archive = Path(tmp) / str(expected.get("archive") or "archive.tar.gz")

@@ -57,10 +57,10 @@ from hf_pipeline.publish.versions import (
     publish_version,
     version_status,
 )
-from hf_pipeline.release.folder import parse_version
-from hf_pipeline.release.layout import CHECKSUMS_FILE, CONTENT_FILES, VERSION_FILE
-from hf_pipeline.release.layout import reports_dir as default_reports_dir
-from hf_pipeline.release.manifest import PUBLISHED_MANIFEST_FILE, resolve_url
+from hf_pipeline.model_folder.folder import parse_version
+from hf_pipeline.model_folder.layout import CHECKSUMS_FILE, CONTENT_FILES, VERSION_FILE
+from hf_pipeline.model_folder.layout import reports_dir as default_reports_dir
+from hf_pipeline.model_folder.manifest import PUBLISHED_MANIFEST_FILE, resolve_url
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -168,7 +168,7 @@ class ModelVersion:
         """Download ``commit`` into an empty folder; check it as the runtime would, against
         the local files, and against the Hub's listing. Raise PublishError naming every
         failing file."""
-        from hf_pipeline.release.checksums import verification_problems
+        from hf_pipeline.model_folder.checksums import verification_problems
 
         with tempfile.TemporaryDirectory(prefix="hf-pipeline-verify-") as tmp:
             folder = Path(api.snapshot_download(self.cfg.repo_id, revision=commit,
@@ -307,9 +307,9 @@ def _validate_card(card: Any, template: Path) -> None:
 def point_at(cfg: PublishModelConfig, endpoint: str, release: LocalRelease) -> LocalRelease:
     """The verified folder, its manifest recording this publish (tag, download address): an
     atomic folder update when it records another destination."""
-    from hf_pipeline.release.checksums import read_manifest
-    from hf_pipeline.release.folder import update_folder
-    from hf_pipeline.release.manifest import Destination
+    from hf_pipeline.model_folder.checksums import read_manifest
+    from hf_pipeline.model_folder.folder import update_folder
+    from hf_pipeline.model_folder.manifest import Destination
 
     destination = Destination.on_hub(endpoint, cfg.repo_id, cfg.tag,
                                      release.version["model_version"])

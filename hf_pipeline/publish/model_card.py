@@ -16,7 +16,7 @@ from typing import Any
 from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD, MAX_LENGTH
 from hf_pipeline.intents import DESCRIPTIONS, INTENTS
 from hf_pipeline.io import dumps_json
-from hf_pipeline.release.layout import (
+from hf_pipeline.model_folder.layout import (
     CHECKSUMS_FILE,
     CONFIG_FILE,
     MANIFEST_FILE,
@@ -25,7 +25,7 @@ from hf_pipeline.release.layout import (
     TOKENIZER_FILE,
     VERSION_FILE,
 )
-from hf_pipeline.release.manifest import PUBLISHED_MANIFEST_FILE
+from hf_pipeline.model_folder.manifest import PUBLISHED_MANIFEST_FILE
 
 # The card template lives at the repo's top level (model_card/), next to dataset_card/.
 MODEL_CARD_TEMPLATE = Path(__file__).resolve().parents[2] / "model_card" / "template.md"
@@ -176,7 +176,7 @@ def limitations(facts: CardFacts) -> list[str]:
 
 
 def _files_table(facts: CardFacts) -> list[dict[str, str]]:
-    from hf_pipeline.release.layout import CALIBRATION_REPORT, EXPORT_REPORT
+    from hf_pipeline.model_folder.layout import CALIBRATION_REPORT, EXPORT_REPORT
 
     roles = {**ROLES,
              CALIBRATION_REPORT: "the calibration stage's report (metrics, reliability bins)",

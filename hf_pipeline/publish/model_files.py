@@ -17,7 +17,7 @@ from typing import Any
 
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.io import read_json_object, sha256_file
-from hf_pipeline.release.layout import ONNX_FILE, TEMPERATURE_FILE, VERSION_FILE
+from hf_pipeline.model_folder.layout import ONNX_FILE, TEMPERATURE_FILE, VERSION_FILE
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,10 @@ def read_release(folder: str | Path) -> LocalRelease:
     """The one place this module reads a model folder: the contract's files, verified the way
     the runtime verifies them, and what version.txt and temperature.json say.
     The format itself is read through ``hf_pipeline.release``."""
-    from hf_pipeline.release.checksums import verify_folder
-    from hf_pipeline.release.folder import read_version
-    from hf_pipeline.release.layout import CONTENT_FILES, RELEASE_FILES
-    from hf_pipeline.release.temperature import read_temperature
+    from hf_pipeline.model_folder.checksums import verify_folder
+    from hf_pipeline.model_folder.folder import read_version
+    from hf_pipeline.model_folder.layout import CONTENT_FILES, RELEASE_FILES
+    from hf_pipeline.model_folder.temperature import read_temperature
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -84,7 +84,7 @@ def read_reports(folder: Path, release: LocalRelease) -> Reports:
     """The export and calibration reports of ``release`` and its diagrams; refused when
     missing, or when they describe another model (ONNX hash) or another calibration (T)."""
     from hf_pipeline.export.stage import INT8_FILE
-    from hf_pipeline.release.layout import CALIBRATION_REPORT, EXPORT_REPORT
+    from hf_pipeline.model_folder.layout import CALIBRATION_REPORT, EXPORT_REPORT
 
     release_dir = release.folder
     wanted = {EXPORT_REPORT: "copied from the export folder by `hf-pipeline release`",
@@ -197,9 +197,9 @@ def sqry_files(folder: Path) -> tuple[LocalFile, LocalFile]:
     """sqry's archive of the folder and the manifest beside it (what a maintainer commits as
     sqry-nl/models/manifest.json): the folder's manifest with the archive's SHA-256."""
     from hf_pipeline.io import dumps_json
-    from hf_pipeline.release.archive import archive_bytes
-    from hf_pipeline.release.checksums import read_manifest
-    from hf_pipeline.release.manifest import PUBLISHED_MANIFEST_FILE, published_manifest
+    from hf_pipeline.model_folder.archive import archive_bytes
+    from hf_pipeline.model_folder.checksums import read_manifest
+    from hf_pipeline.model_folder.manifest import PUBLISHED_MANIFEST_FILE, published_manifest
 
     manifest = read_manifest(folder)
     archive = LocalFile(manifest["archive"], data=archive_bytes(folder))

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from hf_pipeline.io import sha256_file
-from hf_pipeline.release.layout import CHECKSUMS_FILE, MANIFEST_FILE, RELEASE_FILES
-from hf_pipeline.release.manifest import anchor_problems, manifest_problems
+from hf_pipeline.model_folder.layout import CHECKSUMS_FILE, MANIFEST_FILE, RELEASE_FILES
+from hf_pipeline.model_folder.manifest import anchor_problems, manifest_problems
 
 FILE_MODE = 0o644
 GZIP_LEVEL = 9
@@ -73,7 +73,7 @@ def extract_like_installer(archive: str | Path, dest: str | Path) -> Path:
 def trusted_problems(folder: str | Path, expected: Mapping[str, Any]) -> list[str]:
     """The Trusted check of an installed folder: the compiled-in manifest ``expected`` parses,
     anchors the folder's checksums.json, and every listed file matches (empty: trusted)."""
-    from hf_pipeline.release.checksums import listed_file_problems
+    from hf_pipeline.model_folder.checksums import listed_file_problems
 
     folder = Path(folder)
     where = "the sqry-nl manifest"
@@ -92,7 +92,7 @@ def archive_problems(archive: str | Path, expected: Mapping[str, Any], dest: str
     manifest compiled into sqry: name, SHA-256, extraction, Trusted, and Custom trust of the
     extracted folder (which must also work when a user points sqry at it)."""
     from hf_pipeline.errors import DataFileError
-    from hf_pipeline.release.checksums import verification_problems
+    from hf_pipeline.model_folder.checksums import verification_problems
 
     archive = Path(archive)
     problems = manifest_problems(expected, where="the sqry-nl manifest")

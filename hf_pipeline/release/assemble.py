@@ -16,8 +16,8 @@ from typing import Any
 
 from hf_pipeline.errors import CheckFailedError
 from hf_pipeline.io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from hf_pipeline.release.checksums import write_checksums
-from hf_pipeline.release.folder import (
+from hf_pipeline.model_folder.checksums import write_checksums
+from hf_pipeline.model_folder.folder import (
     ReleaseInfo,
     check_output_folder,
     recover,
@@ -26,8 +26,8 @@ from hf_pipeline.release.folder import (
     swap_in,
     version_text,
 )
-from hf_pipeline.release.int8 import check_int8
-from hf_pipeline.release.layout import (
+from hf_pipeline.model_folder.int8 import check_int8
+from hf_pipeline.model_folder.layout import (
     CONFIG_FILE,
     EXPORT_REPORT,
     ONNX_FILE,
@@ -37,8 +37,8 @@ from hf_pipeline.release.layout import (
     is_inside,
     reports_dir,
 )
-from hf_pipeline.release.manifest import Destination
-from hf_pipeline.release.temperature import read_temperature, uncalibrated_temperature
+from hf_pipeline.model_folder.manifest import Destination
+from hf_pipeline.model_folder.temperature import read_temperature, uncalibrated_temperature
 
 log = logging.getLogger(__name__)
 

@@ -20,14 +20,14 @@ from typing import Any
 
 from hf_pipeline.errors import CheckFailedError, DataFileError
 from hf_pipeline.io import atomic_write_json, read_json_object, sha256_file
-from hf_pipeline.release.layout import (
+from hf_pipeline.model_folder.layout import (
     CHECKSUMS_FILE,
     CONTENT_FILES,
     MANIFEST_FILE,
     ONNX_FILE,
     TOKENIZER_FILE,
 )
-from hf_pipeline.release.manifest import (
+from hf_pipeline.model_folder.manifest import (
     FIELDS,
     Destination,
     anchor_problems,

@@ -33,7 +33,7 @@ def run_release(args: argparse.Namespace) -> int:
     from hf_pipeline.errors import ConfigError
     from hf_pipeline.export.stage import read_export_report
     from hf_pipeline.release.assemble import build_release
-    from hf_pipeline.release.folder import ReleaseInfo, check_model_version
+    from hf_pipeline.model_folder.folder import ReleaseInfo, check_model_version
 
     check_model_version(args.model_version)
     report = read_export_report(args.export_dir)

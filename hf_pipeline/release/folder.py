@@ -26,9 +26,9 @@ from hf_pipeline.contract import DEFAULT_BASE_MODEL, MAX_LENGTH
 from hf_pipeline.errors import DataFileError, InvalidValueError, OutputError
 from hf_pipeline.intents import ID2LABEL, INTENTS, LABEL2ID, check_label_order
 from hf_pipeline.io import read_json_object
-from hf_pipeline.release.checksums import read_manifest, write_checksums
-from hf_pipeline.release.layout import CONFIG_FILE, RELEASE_FILES, VERSION_FILE
-from hf_pipeline.release.manifest import Destination
+from hf_pipeline.model_folder.checksums import read_manifest, write_checksums
+from hf_pipeline.model_folder.layout import CONFIG_FILE, RELEASE_FILES, VERSION_FILE
+from hf_pipeline.model_folder.manifest import Destination
 
 log = logging.getLogger(__name__)
 

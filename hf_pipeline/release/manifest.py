@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hf_pipeline.release.layout import CHECKSUMS_FILE, MANIFEST_FILE
+from hf_pipeline.model_folder.layout import CHECKSUMS_FILE, MANIFEST_FILE
 
 FIELDS: tuple[str, ...] = ("model_version", "release_tag", "archive", "sha256",
                            "download_url", "files")

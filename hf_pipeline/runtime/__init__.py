@@ -4,7 +4,7 @@ The floor of the package: it imports no stage, and needs only numpy, onnxruntime
 (and huggingface_hub for ``IntentClassifier.from_hub``).
 """
 
-from hf_pipeline.release.checksums import ChecksumError, verify_folder
+from hf_pipeline.model_folder.checksums import ChecksumError, verify_folder
 from hf_pipeline.runtime.classifier import (
     CONFIRM,
     DISAMBIGUATE,

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD
 from hf_pipeline.errors import DataFileError, InvalidValueError
 from hf_pipeline.intents import AMBIGUOUS, INTENTS
-from hf_pipeline.release.checksums import verify_folder
-from hf_pipeline.release.folder import check_config, read_version
-from hf_pipeline.release.layout import (
+from hf_pipeline.model_folder.checksums import verify_folder
+from hf_pipeline.model_folder.folder import check_config, read_version
+from hf_pipeline.model_folder.layout import (
     CONFIG_FILE,
     LOADED_FILES,
     ONNX_FILE,
@@ -30,7 +30,7 @@ from hf_pipeline.release.layout import (
     TOKENIZER_FILE,
     is_release_folder,
 )
-from hf_pipeline.release.temperature import read_temperature
+from hf_pipeline.model_folder.temperature import read_temperature
 from hf_pipeline.runtime.hygiene import CleanText, clean
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from hf_pipeline.hub_client import hub_errors
-from hf_pipeline.release.layout import RELEASE_FILES
+from hf_pipeline.model_folder.layout import RELEASE_FILES
 
 log = logging.getLogger(__name__)
 

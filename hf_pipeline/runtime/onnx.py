@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from hf_pipeline.contract import MAX_LENGTH, ONNX_OUTPUT
 from hf_pipeline.errors import DataFileError, InvalidValueError
 from hf_pipeline.intents import NUM_INTENTS
-from hf_pipeline.release.layout import TOKENIZER_FILE
+from hf_pipeline.model_folder.layout import TOKENIZER_FILE
 
 if TYPE_CHECKING:
     import numpy as np

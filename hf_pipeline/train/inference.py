@@ -79,8 +79,8 @@ def load_trained_classifier(folder: str | Path, *, batch_size: int = 32,
                             device: str = "cpu") -> IntentClassifier:
     """A trained folder behind the runtime's ``IntentClassifier`` (same hygiene, tiers,
     output); T from the folder's temperature.json if it has one, else 1."""
-    from hf_pipeline.release.layout import TEMPERATURE_FILE
-    from hf_pipeline.release.temperature import read_temperature
+    from hf_pipeline.model_folder.layout import TEMPERATURE_FILE
+    from hf_pipeline.model_folder.temperature import read_temperature
     from hf_pipeline.runtime.classifier import IntentClassifier
 
     folder = Path(folder)

@@ -13,10 +13,10 @@ from fixtures.tiny_release import set_temperature
 from hf_pipeline.calibrate.analyze import ANALYSIS_FILE
 from hf_pipeline.cli import main
 from hf_pipeline.intents import INTENTS
-from hf_pipeline.release.checksums import verification_problems
-from hf_pipeline.release.layout import CALIBRATION_REPORT as REPORT_FILE
-from hf_pipeline.release.layout import TEMPERATURE_FILE
-from hf_pipeline.release.layout import reports_dir as default_report_dir
+from hf_pipeline.model_folder.checksums import verification_problems
+from hf_pipeline.model_folder.layout import CALIBRATION_REPORT as REPORT_FILE
+from hf_pipeline.model_folder.layout import TEMPERATURE_FILE
+from hf_pipeline.model_folder.layout import reports_dir as default_report_dir
 from hf_pipeline.runtime.classifier import IntentClassifier, softmax
 
 

@@ -26,12 +26,12 @@ from hf_pipeline.errors import DataFileError
 from hf_pipeline.export.stage import FP32_FILE
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.io import sha256_file
-from hf_pipeline.release.checksums import ChecksumError, verification_problems, write_checksums
-from hf_pipeline.release.folder import model_version
-from hf_pipeline.release.int8 import check_int8
-from hf_pipeline.release.layout import CALIBRATION_REPORT as REPORT_FILE
-from hf_pipeline.release.layout import ONNX_FILE, RELEASE_FILES, TEMPERATURE_FILE
-from hf_pipeline.release.layout import reports_dir as default_report_dir
+from hf_pipeline.model_folder.checksums import ChecksumError, verification_problems, write_checksums
+from hf_pipeline.model_folder.folder import model_version
+from hf_pipeline.model_folder.int8 import check_int8
+from hf_pipeline.model_folder.layout import CALIBRATION_REPORT as REPORT_FILE
+from hf_pipeline.model_folder.layout import ONNX_FILE, RELEASE_FILES, TEMPERATURE_FILE
+from hf_pipeline.model_folder.layout import reports_dir as default_report_dir
 from hf_pipeline.runtime.classifier import IntentClassifier, softmax
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

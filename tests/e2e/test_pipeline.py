@@ -12,8 +12,8 @@ import pytest
 
 from hf_pipeline.cli import main
 from hf_pipeline.intents import INTENTS
-from hf_pipeline.release.checksums import verification_problems
-from hf_pipeline.release.layout import CHECKSUMS_FILE, ONNX_FILE, TEMPERATURE_FILE
+from hf_pipeline.model_folder.checksums import verification_problems
+from hf_pipeline.model_folder.layout import CHECKSUMS_FILE, ONNX_FILE, TEMPERATURE_FILE
 from hf_pipeline.runtime import IntentClassifier
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -16,7 +16,7 @@ from hf_pipeline.export.onnx_export import export_graph, load_torch_model
 from hf_pipeline.export.presets import DEFAULT_PRESET, PRESETS, REFERENCE_PRESET
 from hf_pipeline.export.quantize import calibration_feeds, quantize
 from hf_pipeline.export.stage import FP32_FILE
-from hf_pipeline.release.int8 import quantization_summary
+from hf_pipeline.model_folder.int8 import quantization_summary
 from hf_pipeline.runtime.onnx import OnnxClassifier, load_tokenizer
 
 # The tiny model (2 layers): on the dynamo and TorchScript graphs, 2 x (Q, K, V, attention

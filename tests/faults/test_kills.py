@@ -23,7 +23,7 @@ import pytest
 from fixtures.hub_server import REPO_ROOT, LocalHub
 from fixtures.model_release import copy_release, set_model_version
 
-from hf_pipeline.release.checksums import verification_problems
+from hf_pipeline.model_folder.checksums import verification_problems
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ import pytest
 from fixtures.model_release import copy_release
 
 from hf_pipeline.publish import PublishModelConfig, publish_model
-from hf_pipeline.release.layout import RELEASE_FILES
+from hf_pipeline.model_folder.layout import RELEASE_FILES
 
 pytestmark = pytest.mark.hub
 

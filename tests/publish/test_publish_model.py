@@ -27,7 +27,7 @@ from hf_pipeline.publish import (
     publish_model,
 )
 from hf_pipeline.publish.model import ModelVersion, default_reports_dir
-from hf_pipeline.release.layout import CHECKSUMS_FILE, ONNX_FILE, TEMPERATURE_FILE
+from hf_pipeline.model_folder.layout import CHECKSUMS_FILE, ONNX_FILE, TEMPERATURE_FILE
 
 pytestmark = pytest.mark.hub
 
@@ -69,7 +69,7 @@ def reports(release: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_download_of_the_tag_is_a_model_folder_that_predicts_like_the_release(
         hub_env, hub_api, hub_repo_id: Callable[[str], str], model_release: Path,
         tmp_path: Path) -> None:
-    from hf_pipeline.release.checksums import read_checksums, verification_problems
+    from hf_pipeline.model_folder.checksums import read_checksums, verification_problems
 
     repo = hub_repo_id("model")
     result = publish(model_release, repo)
@@ -328,7 +328,7 @@ def test_a_tagged_file_corrupted_in_hub_storage_fails_the_next_publish(
 def test_bad_inputs_get_clear_errors_before_any_request(
         case: str, expected: str, release_with_reports: Path, tmp_path: Path) -> None:
     from hf_pipeline.errors import PipelineError
-    from hf_pipeline.release.checksums import ChecksumError, write_checksums
+    from hf_pipeline.model_folder.checksums import ChecksumError, write_checksums
 
     release, reports_dir = release_with_reports, default_reports_dir(release_with_reports)
     if case == "missing":

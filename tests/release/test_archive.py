@@ -17,15 +17,15 @@ from fixtures.tampering import flip_byte, read_json
 
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.io import dumps_json, sha256_file
-from hf_pipeline.release.archive import (
+from hf_pipeline.model_folder.archive import (
     archive_bytes,
     archive_problems,
     extract_like_installer,
     trusted_problems,
 )
-from hf_pipeline.release.checksums import verification_problems
-from hf_pipeline.release.layout import RELEASE_FILES
-from hf_pipeline.release.manifest import published_manifest
+from hf_pipeline.model_folder.checksums import verification_problems
+from hf_pipeline.model_folder.layout import RELEASE_FILES
+from hf_pipeline.model_folder.manifest import published_manifest
 
 LOADER_CHECK = Path(__file__).resolve().parents[3] / "shared" / "tools" / "sqry_nl_loader_check.py"
 
@@ -98,7 +98,7 @@ def test_trusted_anchors_on_the_baked_manifest_not_the_folders(release_copy: Pat
                                                                tmp_path: Path) -> None:
     # A folder rebuilt whole (content, checksums and its own manifest consistent) passes
     # Custom trust, but not Trusted: the compiled-in manifest anchors the original checksums.
-    from hf_pipeline.release.checksums import write_checksums
+    from hf_pipeline.model_folder.checksums import write_checksums
 
     _, expected = write_archive(release_copy, tmp_path)
     flip_byte(release_copy / "intent_classifier.onnx")

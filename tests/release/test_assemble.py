@@ -16,11 +16,11 @@ from hf_pipeline.export.stage import FP32_FILE, gate_export
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.io import sha256_file
 from hf_pipeline.release.assemble import assemble, build_release
-from hf_pipeline.release.checksums import verification_problems, write_checksums
-from hf_pipeline.release.folder import ReleaseInfo, model_version
-from hf_pipeline.release.layout import CONTENT_FILES, RELEASE_FILES
-from hf_pipeline.release.manifest import Destination
-from hf_pipeline.release.temperature import read_temperature
+from hf_pipeline.model_folder.checksums import verification_problems, write_checksums
+from hf_pipeline.model_folder.folder import ReleaseInfo, model_version
+from hf_pipeline.model_folder.layout import CONTENT_FILES, RELEASE_FILES
+from hf_pipeline.model_folder.manifest import Destination
+from hf_pipeline.model_folder.temperature import read_temperature
 
 INFO = ReleaseInfo(model_version="1.2.0", dataset_repo="acme/sqry-intents",
                    dataset_revision="v1.0", training_commit="0123abcd", date="2026-01-02")
@@ -209,7 +209,7 @@ def test_a_rerun_after_a_killed_release_cleans_up_and_succeeds(gated_export: Pat
 
 def test_a_swap_interrupted_after_moving_the_old_folder_aside_is_undone(
         gated_export: Path, tmp_path: Path) -> None:
-    from hf_pipeline.release.folder import recover
+    from hf_pipeline.model_folder.folder import recover
 
     out = build_release(gated_export, tmp_path / "release", info=INFO)
     aside = tmp_path / ".release.old-12345"

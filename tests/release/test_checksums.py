@@ -12,7 +12,7 @@ from fixtures.tampering import append_newline, flip_byte, read_json, reanchor
 
 from hf_pipeline.errors import PipelineError
 from hf_pipeline.io import sha256_file
-from hf_pipeline.release.checksums import verification_problems, write_checksums
+from hf_pipeline.model_folder.checksums import verification_problems, write_checksums
 from hf_pipeline.runtime import ChecksumError, IntentClassifier, verify_folder
 
 RELEASE_FILES = ["config.json", "intent_classifier.onnx", "temperature.json", "tokenizer.json",
@@ -132,11 +132,11 @@ def test_allow_unverified_is_the_only_way_past(release_copy: Path, damage: str,
         (release_copy / "checksums.json").unlink()
         problem = "checksums.json: missing, so nothing can be verified"
     refused(release_copy)
-    with caplog.at_level(logging.WARNING, logger="hf_pipeline.release.checksums"):
+    with caplog.at_level(logging.WARNING, logger="hf_pipeline.model_folder.checksums"):
         classifier = IntentClassifier.from_dir(release_copy, allow_unverified=True)
     assert classifier.verified is False
     [record] = [r for r in caplog.records if r.levelno == logging.WARNING
-                and r.name == "hf_pipeline.release.checksums"]
+                and r.name == "hf_pipeline.model_folder.checksums"]
     assert record.getMessage() == (f"{release_copy}: loading an UNVERIFIED model "
                                    f"(allow_unverified=True):\n  {problem}")
     assert classifier.predict(["who calls main"])[0].confidence > 0

@@ -17,8 +17,8 @@ from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD, ONNX_INPU
 from hf_pipeline.errors import DataFileError, InvalidValueError
 from hf_pipeline.export.stage import FP32_FILE
 from hf_pipeline.intents import INTENTS
-from hf_pipeline.release.checksums import write_checksums
-from hf_pipeline.release.folder import model_version
+from hf_pipeline.model_folder.checksums import write_checksums
+from hf_pipeline.model_folder.folder import model_version
 from hf_pipeline.runtime import (
     CONFIRM,
     DISAMBIGUATE,

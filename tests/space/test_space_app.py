@@ -13,7 +13,7 @@ from space_testing import serving
 
 from hf_pipeline.contract import CONFIRM_THRESHOLD, EXECUTE_THRESHOLD
 from hf_pipeline.intents import INTENTS
-from hf_pipeline.release.layout import ONNX_FILE
+from hf_pipeline.model_folder.layout import ONNX_FILE
 from hf_pipeline.runtime import MAX_INPUT_BYTES
 
 BIG_QUERY = "who calls parse_config " * 5000  # ~115 KB, over the runtime's 4096-byte cap

@@ -16,7 +16,7 @@ from space_testing import app_env, app_process, blocker_dir, free_port
 from hf_pipeline.errors import HubError, PipelineError
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.publish.space import build_space_folder, publish_space
-from hf_pipeline.release.layout import ONNX_FILE
+from hf_pipeline.model_folder.layout import ONNX_FILE
 
 pytestmark = pytest.mark.hub
 
