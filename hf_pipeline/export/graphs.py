@@ -1,5 +1,8 @@
 """The fused fp32 graphs: onnxruntime's BERT fusions, and a last layer that computes [CLS] only.
 
+The graph rewrites, in memory: each starts from the TorchScript graph of
+``hf_pipeline.export.trace`` (the one tracer), and ``onnx_export`` writes the result.
+
 Why not the dynamo graph: onnxruntime's transformer optimizer recognises BERT's attention and
 embedding subgraphs only in the TorchScript exporter's form; on the dynamo graph it fuses
 BiasGelu and SkipLayerNorm and leaves ~190 nodes. On the TorchScript graph (eager attention)
@@ -36,17 +39,13 @@ LayerNorm: under 1.22 the portable graph then runs as fast as the fused one.
 from __future__ import annotations
 
 import logging
-import os
-import warnings
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from hf_pipeline.contract import ONNX_INPUTS, ONNX_OUTPUT
 from hf_pipeline.errors import CheckFailedError
-from hf_pipeline.io import atomic_write_bytes, temp_file_beside
-from hf_pipeline.runtime.onnx import encode
+from hf_pipeline.export.trace import trace
 
 if TYPE_CHECKING:
+    import numpy as np
     import onnx
     import torch
     from tokenizers import Tokenizer
@@ -68,22 +67,25 @@ def expected_fusions(num_layers: int) -> dict[str, int]:
             "SkipLayerNormalization": 2 * num_layers, "BiasGelu": num_layers}
 
 
-def export_fused_model(model: torch.nn.Module, tokenizer: Tokenizer, out_path: str | Path, *,
-                       opset: int, cls_only: bool, portable_norms: bool = False
-                       ) -> dict[str, Any]:
-    """Trace ``model`` with the TorchScript exporter, fuse it with onnxruntime's BERT
-    optimizer, optionally cut the last layer to [CLS] and write the residual LayerNorms in
-    portable ops, write it; return what was fused."""
-    out_path = Path(out_path)
-    fd, traced = temp_file_beside(out_path)
-    os.close(fd)
-    try:
-        _trace(model, tokenizer, traced, opset=opset)
-        fused, counts = _fuse(traced, num_heads=int(model.config.num_attention_heads),
-                              hidden_size=int(model.config.hidden_size))
-    finally:
-        Path(traced).unlink(missing_ok=True)
-    expected = expected_fusions(int(model.config.num_hidden_layers))
+def fused_graph(model: torch.nn.Module, tokenizer: Tokenizer, *, opset: int, cls_only: bool,
+                portable_norms: bool = False) -> onnx.ModelProto:
+    """``model`` traced by the TorchScript exporter and fused by onnxruntime's BERT optimizer;
+    optionally its last layer cut to [CLS] and its residual LayerNorms in portable ops."""
+    traced = trace(model, tokenizer, opset=opset, exporter="torchscript")
+    fused, counts = _fuse(traced, num_heads=int(model.config.num_attention_heads),
+                          hidden_size=int(model.config.hidden_size))
+    check_fusions(counts, num_layers=int(model.config.num_hidden_layers))
+    if cls_only:
+        cls_only_last_layer(fused)
+    if portable_norms:
+        portable_layer_norms(fused)
+    fused.producer_name = PRODUCER
+    return fused
+
+
+def check_fusions(counts: dict[str, int], *, num_layers: int) -> None:
+    """Raise FusionError naming every fused op whose count is not the expected one."""
+    expected = expected_fusions(num_layers)
     missing = {op: (counts.get(op, 0), n) for op, n in expected.items() if counts.get(op, 0) != n}
     if missing:
         raise FusionError(
@@ -91,35 +93,11 @@ def export_fused_model(model: torch.nn.Module, tokenizer: Tokenizer, out_path: s
             + ", ".join(f"{op}: {got} of {want}" for op, (got, want) in missing.items())
             + "). Fix: export with --attention eager, or pick a preset on the dynamo graph "
             "(--preset matmul_gather).")
-    if cls_only:
-        cls_only_last_layer(fused)
-    if portable_norms:
-        portable_layer_norms(fused)
-    fused.producer_name = PRODUCER
-    atomic_write_bytes(out_path, fused.SerializeToString())
-    return {"fused_ops": counts, "cls_only_last_layer": cls_only,
-            "portable_layer_norms": portable_norms}
 
 
-def _trace(model: torch.nn.Module, tokenizer: Tokenizer, path: str, *, opset: int) -> None:
-    import torch
-
-    from hf_pipeline.export.onnx_export import logits_only
-
-    feeds = encode(tokenizer, ["who calls parse_config", "show the index status"])
-    args = tuple(torch.from_numpy(feeds[name]) for name in ONNX_INPUTS)
-    axes = {name: {0: "batch", 1: "sequence"} for name in ONNX_INPUTS}
-    axes[ONNX_OUTPUT] = {0: "batch"}
-    with warnings.catch_warnings(), torch.no_grad():
-        # The legacy exporter warns that it is legacy, and the tracer about the mask code it
-        # specialises; the optimizer replaces that mask code, and parity covers every shape.
-        warnings.simplefilter("ignore")
-        torch.onnx.export(logits_only(model), args, path, input_names=list(ONNX_INPUTS),
-                          output_names=[ONNX_OUTPUT], opset_version=opset, dynamo=False,
-                          dynamic_axes=axes)
-
-
-def _fuse(path: str, *, num_heads: int, hidden_size: int) -> tuple[onnx.ModelProto, dict[str, int]]:
+def _fuse(traced: onnx.ModelProto, *, num_heads: int, hidden_size: int
+          ) -> tuple[onnx.ModelProto, dict[str, int]]:
+    """onnxruntime's BERT fusions on ``traced`` (changed in place); the fused op counts."""
     from onnxruntime.transformers import optimizer
     from onnxruntime.transformers.fusion_options import AttentionMaskFormat, FusionOptions
 
@@ -128,7 +106,7 @@ def _fuse(path: str, *, num_heads: int, hidden_size: int) -> tuple[onnx.ModelPro
     options.attention_mask_format = AttentionMaskFormat.AttentionMask
     # opt_level 0: only the Python fusions; onnxruntime applies its own at load time, so the
     # file stays free of hardware-specific rewrites.
-    optimized = optimizer.optimize_model(path, model_type="bert", num_heads=num_heads,
+    optimized = optimizer.optimize_model(traced, model_type="bert", num_heads=num_heads,
                                          hidden_size=hidden_size, opt_level=0,
                                          optimization_options=options, use_gpu=False)
     counts = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
@@ -218,106 +196,179 @@ def portable_layer_norms(model: onnx.ModelProto) -> int:
     return rewritten
 
 
+# (node, input index, new value): one bias that absorbs a LayerNorm's shift.
+BiasUpdate = tuple["onnx.NodeProto", int, "np.ndarray"]
+
+
 def fold_layer_norm_shifts(model: onnx.ModelProto, shifts: list[str]) -> int:
     """Remove each Add(scaled, beta) named in ``shifts`` (a LayerNorm's shift) by moving beta
-    into the biases of everything that reads its output y, where every reader allows it:
-    - Attention(y, W, b): b + beta @ W;
-    - MatMul(y, W) -> BiasGelu or Add with a constant bias b: b + beta @ W;
-    - Sum(x_biased, y), the next residual sum, also through the [CLS] Slice: the bias Add
-      that makes x_biased gets b + beta;
-    - Gather of rows (the pooler's [CLS]) -> Gemm(., W, b): b + beta @ W (W^T with transB).
-    Exact in real arithmetic (new biases computed in float64); one node fewer per LayerNorm.
-    The readers' input loses the shift, which moves what dynamic INT8 quantizes: fidelity to
-    fp32 measured the same (README). In place; returns how many were folded."""
-    import numpy as np
-    from onnx import numpy_helper
+    into the biases of everything that reads its output y, where every reader allows it
+    (``_READERS``: Attention, MatMul -> bias, the next residual Sum, the [CLS] Slice/Gather
+    -> pooler Gemm). Exact in real arithmetic (new biases computed in float64); one node
+    fewer per LayerNorm. The readers' input loses the shift, which moves what dynamic INT8
+    quantizes: fidelity to fp32 measured the same (README). In place; returns how many were
+    folded."""
+    index = _FoldIndex(model.graph)
+    folded = 0
+    for shift in [n for n in model.graph.node if n.name in set(shifts)]:
+        updates = _shift_updates(index, shift)
+        if updates is not None:
+            _move_shift(index, shift, updates)
+            folded += 1
+    _drop_unused_initializers(model.graph)
+    return folded
 
-    graph = model.graph
-    initializers = {i.name: i for i in graph.initializer}
-    consumers: dict[str, list[onnx.NodeProto]] = {}
-    producers = {out: node for node in graph.node for out in node.output}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
-    outputs = {o.name for o in graph.output}
 
-    def value(name: str) -> np.ndarray:
-        return numpy_helper.to_array(initializers[name]).astype(np.float64)
+class _FoldIndex:
+    """Lookups over the graph, built once before any fold: producers, consumers, constants."""
 
-    def constant_input(node: onnx.NodeProto) -> int | None:
-        found = [i for i, name in enumerate(node.input) if name in initializers]
+    def __init__(self, graph: onnx.GraphProto) -> None:
+        self.graph = graph
+        self.initializers = {i.name: i for i in graph.initializer}
+        self.producers = {out: node for node in graph.node for out in node.output}
+        self.consumers: dict[str, list[onnx.NodeProto]] = {}
+        for node in graph.node:
+            for name in node.input:
+                self.consumers.setdefault(name, []).append(node)
+        self.outputs = {o.name for o in graph.output}
+
+    def value(self, name: str) -> np.ndarray:
+        import numpy as np
+        from onnx import numpy_helper
+
+        return numpy_helper.to_array(self.initializers[name]).astype(np.float64)
+
+    def constant_input(self, node: onnx.NodeProto) -> int | None:
+        """The index of ``node``'s one constant input; None if it has none or several."""
+        found = [i for i, name in enumerate(node.input) if name in self.initializers]
         return found[0] if len(found) == 1 else None
 
-    def plan(reader: onnx.NodeProto, src: str, beta: np.ndarray
-             ) -> list[tuple[onnx.NodeProto, int, np.ndarray]] | None:
-        """The bias updates that absorb beta for this reader of ``src``; None: cannot."""
-        op = reader.op_type
-        if op == "Attention" and reader.input[0] == src:
-            return [(reader, 2, value(reader.input[2]) + beta @ value(reader.input[1]))]
-        if op == "MatMul" and reader.input[0] == src and reader.input[1] in initializers:
-            after = consumers.get(reader.output[0], [])
-            if len(after) == 1 and after[0].op_type in ("BiasGelu", "Add"):
-                index = constant_input(after[0])
-                if index is not None:
-                    bias = value(after[0].input[index])
-                    return [(after[0], index, bias + beta @ value(reader.input[1]))]
-            return None
-        if op == "Sum" and len(reader.input) == 2:
-            other = producers.get(reader.input[1] if reader.input[0] == src else reader.input[0])
-            if (other is not None and other.op_type == "Add"
-                    and len(consumers.get(other.output[0], [])) == 1):
-                index = constant_input(other)
-                if index is not None:
-                    return [(other, index, value(other.input[index]) + beta)]
-            return None
-        if op in ("Slice", "Gather") and reader.input[0] == src:
-            axis = next((a.i for a in reader.attribute if a.name in ("axis", "axes")), 0)
-            if op == "Gather" and axis in (-1, 2):
-                return None  # a gather over the hidden features would reorder beta
-            if op == "Slice" and (len(reader.input) < 4 or reader.input[3] not in
-                                  initializers or value(reader.input[3]).tolist() != [1]):
-                return None  # only the [CLS] cut's slice over the sequence
-            updates: list[tuple[onnx.NodeProto, int, np.ndarray]] = []
-            for after in consumers.get(reader.output[0], []):
-                more = plan(after, reader.output[0], beta)
-                if more is None:
-                    return None
-                updates += more
-            return updates
-        if op == "Gemm" and reader.input[0] == src and len(reader.input) == 3:
-            weight = value(reader.input[1])
-            if any(a.name == "transB" and a.i for a in reader.attribute):
-                weight = weight.T
-            return [(reader, 2, value(reader.input[2]) + beta @ weight)]
-        return None
+    def add_constant(self, base: str, value: np.ndarray) -> str:
+        """Add ``value`` as a float32 initializer named after ``base``; return its name."""
+        import numpy as np
+        from onnx import numpy_helper
 
-    folded = 0
-    for shift in [n for n in graph.node if n.name in set(shifts)]:
-        scaled, beta_name = shift.input
-        y = shift.output[0]
-        readers = consumers.get(y, [])
-        if y in outputs or not readers or beta_name not in initializers:
-            continue
-        beta = value(beta_name)
-        updates = [plan(r, y, beta) for r in readers]
-        if any(u is None for u in updates):
-            continue
-        for node, index, new in (u for group in updates if group for u in group):
-            name = f"{node.input[index]}_shifted"
-            while name in initializers:
-                name += "_"
-            initializers[name] = numpy_helper.from_array(new.astype(np.float32), name)
-            graph.initializer.append(initializers[name])
-            node.input[index] = name
-        for reader in readers:
-            reader.input[:] = [scaled if name == y else name for name in reader.input]
-        graph.node.remove(shift)
-        folded += 1
+        name = f"{base}_shifted"
+        while name in self.initializers:
+            name += "_"
+        self.initializers[name] = numpy_helper.from_array(value.astype(np.float32), name)
+        self.graph.initializer.append(self.initializers[name])
+        return name
+
+
+def _shift_updates(index: _FoldIndex, shift: onnx.NodeProto) -> list[BiasUpdate] | None:
+    """The bias updates that absorb ``shift``'s beta for all of its readers; None: some
+    reader cannot (or y is a graph output, or beta is not a constant)."""
+    beta_name, y = shift.input[1], shift.output[0]
+    readers = index.consumers.get(y, [])
+    if y in index.outputs or not readers or beta_name not in index.initializers:
+        return None
+    beta = index.value(beta_name)
+    plans = [_reader_updates(index, reader, y, beta) for reader in readers]
+    if any(plan is None for plan in plans):
+        return None
+    return [update for plan in plans if plan for update in plan]
+
+
+def _move_shift(index: _FoldIndex, shift: onnx.NodeProto, updates: list[BiasUpdate]) -> None:
+    """Write the new biases, point the readers at the unshifted values, drop the Add."""
+    scaled, y = shift.input[0], shift.output[0]
+    for node, at, bias in updates:
+        node.input[at] = index.add_constant(node.input[at], bias)
+    for reader in index.consumers[y]:
+        reader.input[:] = [scaled if name == y else name for name in reader.input]
+    index.graph.node.remove(shift)
+
+
+def _drop_unused_initializers(graph: onnx.GraphProto) -> None:
     used = {name for node in graph.node for name in node.input}
     kept = [i for i in graph.initializer if i.name in used]
     del graph.initializer[:]
     graph.initializer.extend(kept)
-    return folded
+
+
+def _reader_updates(index: _FoldIndex, reader: onnx.NodeProto, src: str, beta: np.ndarray
+                    ) -> list[BiasUpdate] | None:
+    """The bias updates that absorb beta for this reader of ``src``; None: cannot."""
+    absorb = _READERS.get(reader.op_type)
+    return absorb(index, reader, src, beta) if absorb else None
+
+
+def _into_attention(index: _FoldIndex, reader: onnx.NodeProto, src: str, beta: np.ndarray
+                    ) -> list[BiasUpdate] | None:
+    """Attention(y, W, b): b + beta @ W."""
+    if reader.input[0] != src:
+        return None
+    return [(reader, 2, index.value(reader.input[2]) + beta @ index.value(reader.input[1]))]
+
+
+def _into_matmul_bias(index: _FoldIndex, reader: onnx.NodeProto, src: str, beta: np.ndarray
+                      ) -> list[BiasUpdate] | None:
+    """MatMul(y, W) -> BiasGelu or Add with a constant bias b: b + beta @ W."""
+    if reader.input[0] != src or reader.input[1] not in index.initializers:
+        return None
+    after = index.consumers.get(reader.output[0], [])
+    if len(after) != 1 or after[0].op_type not in ("BiasGelu", "Add"):
+        return None
+    at = index.constant_input(after[0])
+    if at is None:
+        return None
+    return [(after[0], at,
+             index.value(after[0].input[at]) + beta @ index.value(reader.input[1]))]
+
+
+def _into_residual_sum(index: _FoldIndex, reader: onnx.NodeProto, src: str, beta: np.ndarray
+                       ) -> list[BiasUpdate] | None:
+    """Sum(x_biased, y), the next residual sum: the bias Add that makes x_biased (read by
+    this Sum only) gets b + beta."""
+    if len(reader.input) != 2:
+        return None
+    other = index.producers.get(reader.input[1] if reader.input[0] == src else reader.input[0])
+    if (other is None or other.op_type != "Add"
+            or len(index.consumers.get(other.output[0], [])) != 1):
+        return None
+    at = index.constant_input(other)
+    if at is None:
+        return None
+    return [(other, at, index.value(other.input[at]) + beta)]
+
+
+def _through_row_select(index: _FoldIndex, reader: onnx.NodeProto, src: str, beta: np.ndarray
+                        ) -> list[BiasUpdate] | None:
+    """A Slice or Gather of sequence rows (the [CLS] cut, the pooler's [CLS]) keeps each
+    row's features in place: beta passes through to what reads the selected rows."""
+    if reader.input[0] != src:
+        return None
+    axis = next((a.i for a in reader.attribute if a.name in ("axis", "axes")), 0)
+    if reader.op_type == "Gather" and axis in (-1, 2):
+        return None  # a gather over the hidden features would reorder beta
+    if reader.op_type == "Slice" and (
+            len(reader.input) < 4 or reader.input[3] not in index.initializers
+            or index.value(reader.input[3]).tolist() != [1]):
+        return None  # only the [CLS] cut's slice over the sequence
+    updates: list[BiasUpdate] = []
+    for after in index.consumers.get(reader.output[0], []):
+        more = _reader_updates(index, after, reader.output[0], beta)
+        if more is None:
+            return None
+        updates += more
+    return updates
+
+
+def _into_gemm(index: _FoldIndex, reader: onnx.NodeProto, src: str, beta: np.ndarray
+               ) -> list[BiasUpdate] | None:
+    """Gemm(y_rows, W, b), the pooler: b + beta @ W (W^T with transB)."""
+    if reader.input[0] != src or len(reader.input) != 3:
+        return None
+    weight = index.value(reader.input[1])
+    if any(a.name == "transB" and a.i for a in reader.attribute):
+        weight = weight.T
+    return [(reader, 2, index.value(reader.input[2]) + beta @ weight)]
+
+
+_READERS = {"Attention": _into_attention, "MatMul": _into_matmul_bias,
+            "Sum": _into_residual_sum, "Slice": _through_row_select,
+            "Gather": _through_row_select, "Gemm": _into_gemm}
 
 
 def residual_writers(model: onnx.ModelProto) -> list[str]:

@@ -4,8 +4,9 @@
 ``check_parity`` work on in-memory objects and are called alone by tests (optimum's
 ``main_export`` -> ``export`` -> ``validate_models_outputs`` split, minus its habit of turning
 a mismatch into a warning: here a mismatch raises, listing every failing input). Which graph
-is exported (the dynamo graph, or a BERT-fused one of ``hf_pipeline.export.graphs``) is the
-preset's choice.
+is exported is the preset's choice: a graph of the one tracer (``hf_pipeline.export.trace``:
+dynamo or TorchScript), or a BERT-fused one (``hf_pipeline.export.graphs``, which rewrites
+the tracer's TorchScript graph). This module imports both; neither imports it.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 from hf_pipeline.contract import ONNX_INPUTS, ONNX_OUTPUT
 from hf_pipeline.errors import CheckFailedError
 from hf_pipeline.export.config import ExportConfig
+from hf_pipeline.export.graphs import fused_graph
+from hf_pipeline.export.trace import EXPORTERS, PRODUCERS, trace
 from hf_pipeline.intents import NUM_INTENTS
 from hf_pipeline.io import atomic_write_bytes
-from hf_pipeline.limits import MAX_BATCH_SIZE
 from hf_pipeline.runtime.onnx import encode, load_tokenizer
 from hf_pipeline.train.inference import load_trained_model
 
@@ -97,56 +99,18 @@ def load_torch_model(model_dir: str | Path, *, attention: str = "eager") -> torc
     return load_trained_model(model_dir, attention=attention)
 
 
-def logits_only(model: torch.nn.Module) -> torch.nn.Module:
-    """Wrap the classifier so the graph has exactly the runtime's inputs and one output."""
-    import torch
-
-    class LogitsOnly(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                    token_type_ids: torch.Tensor) -> torch.Tensor:
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).logits
-
-    return LogitsOnly(model).eval()
-
-
-def export_torch_model(model: torch.nn.Module, tokenizer: Tokenizer, out_path: str | Path, *,
-                       opset: int) -> Path:
-    """Trace ``model`` with the dynamo exporter: dynamic batch/sequence, output ``logits``."""
-    import torch
-
-    # Example batch of 2 with >= 3 tokens, so neither dynamic axis is specialised to 0/1.
-    feeds = encode(tokenizer, ["who calls parse_config", "show the index status"])
-    args = tuple(torch.from_numpy(feeds[name]) for name in ONNX_INPUTS)
-    max_positions = int(getattr(model.config, "max_position_embeddings", 512))
-    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH_SIZE)
-    sequence = torch.export.Dim("sequence", min=1, max=max_positions)
-    shapes = {name: {0: batch, 1: sequence} for name in ONNX_INPUTS}
-    with torch.no_grad():
-        program = torch.onnx.export(
-            logits_only(model), args, None, input_names=list(ONNX_INPUTS),
-            output_names=[ONNX_OUTPUT], opset_version=opset, dynamo=True,
-            dynamic_shapes=shapes, external_data=False, verbose=False)
-    proto = program.model_proto
-    proto.producer_name = "hf-pipeline (torch.onnx dynamo)"
-    atomic_write_bytes(out_path, proto.SerializeToString())
-    return Path(out_path)
-
-
 def export_graph(model: torch.nn.Module, tokenizer: Tokenizer, out_path: str | Path, *,
                  opset: int, graph: str) -> Path:
-    """Write the fp32 ``graph`` (one of ``presets.GRAPHS``) of ``model`` to ``out_path``."""
-    from hf_pipeline.export.graphs import export_fused_model
-
-    if graph == "dynamo":
-        return export_torch_model(model, tokenizer, out_path, opset=opset)
-    export_fused_model(model, tokenizer, out_path, opset=opset,
-                       cls_only=graph in ("bert_fused_cls", "bert_portable_cls"),
-                       portable_norms=graph == "bert_portable_cls")
+    """Write the fp32 ``graph`` (one of ``presets.GRAPHS``) of ``model`` to ``out_path``:
+    a tracer's graph as traced (``dynamo``, ``torchscript``), or a BERT-fused one."""
+    if graph in EXPORTERS:
+        proto = trace(model, tokenizer, opset=opset, exporter=graph)
+        proto.producer_name = PRODUCERS[graph]
+    else:
+        proto = fused_graph(model, tokenizer, opset=opset,
+                            cls_only=graph in ("bert_fused_cls", "bert_portable_cls"),
+                            portable_norms=graph == "bert_portable_cls")
+    atomic_write_bytes(out_path, proto.SerializeToString())
     return Path(out_path)
 
 

@@ -16,11 +16,16 @@ from hf_pipeline.export.graphs import (
     PRODUCER,
     FusionError,
     cls_only_last_layer,
-    export_fused_model,
     fold_layer_norm_shifts,
+    fused_graph,
     portable_layer_norms,
 )
-from hf_pipeline.export.onnx_export import PARITY_QUERIES, _torch_logits, load_torch_model
+from hf_pipeline.export.onnx_export import (
+    PARITY_QUERIES,
+    _torch_logits,
+    export_graph,
+    load_torch_model,
+)
 from hf_pipeline.export.stage import FP32_FILE
 from hf_pipeline.runtime.onnx import encode, load_tokenizer, make_session
 
@@ -31,10 +36,12 @@ LAYERS = 2
 def uncut_graph(sensitive_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fused graph without the [CLS] cut, to compare the cut one against."""
     path = tmp_path_factory.mktemp("fused") / "fused.onnx"
-    info = export_fused_model(load_torch_model(sensitive_model_dir),
-                              load_tokenizer(sensitive_model_dir), path,
-                              opset=ExportConfig().opset, cls_only=False)
-    assert info["cls_only_last_layer"] is info["portable_layer_norms"] is False
+    model = fused_graph(load_torch_model(sensitive_model_dir), load_tokenizer(sensitive_model_dir),
+                        opset=ExportConfig().opset, cls_only=False)
+    ops = {n.op_type for n in model.graph.node}
+    assert "SkipLayerNormalization" in ops and "Slice" not in ops and "Sum" not in ops
+    assert model.producer_name == PRODUCER
+    path.write_bytes(model.SerializeToString())
     return path
 
 
@@ -96,17 +103,16 @@ def test_a_graph_the_optimizer_cannot_fuse_is_refused(sensitive_model_dir: Path,
 
     real = graphs._fuse
 
-    def fuse_without_attention(path, *, num_heads, hidden_size):  # type: ignore[no-untyped-def]
-        model, counts = real(path, num_heads=num_heads, hidden_size=hidden_size)
+    def fuse_without_attention(traced, *, num_heads, hidden_size):  # type: ignore[no-untyped-def]
+        model, counts = real(traced, num_heads=num_heads, hidden_size=hidden_size)
         return model, {**counts, "Attention": 0}
 
     monkeypatch.setattr(graphs, "_fuse", fuse_without_attention)
     with pytest.raises(FusionError, match=r"did not fuse the exported graph as expected "
                                           r"\(Attention: 0 of 2\)\. Fix: export with "
                                           r"--attention eager"):
-        export_fused_model(load_torch_model(sensitive_model_dir),
-                           load_tokenizer(sensitive_model_dir), tmp_path / "m.onnx",
-                           opset=ExportConfig().opset, cls_only=True)
+        export_graph(load_torch_model(sensitive_model_dir), load_tokenizer(sensitive_model_dir),
+                     tmp_path / "m.onnx", opset=ExportConfig().opset, graph="bert_fused_cls")
     assert list(tmp_path.iterdir()) == []
 
 
