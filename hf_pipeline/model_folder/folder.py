@@ -44,6 +44,14 @@ class ReleaseInfo:
                 raise InvalidValueError(name, value, "a non-empty single-line string",
                                         fix="it is written as a key=value line in version.txt.")
         check_model_version(self.model_version)
+        try:
+            valid_date = dt.date.fromisoformat(self.date).isoformat() == self.date
+        except ValueError:
+            valid_date = False
+        if not valid_date:
+            raise InvalidValueError("date", self.date, "a release date as YYYY-MM-DD",
+                                    fix="pass --date as YYYY-MM-DD, or leave it out for today "
+                                    "(UTC).")
         check_repo_id(self.dataset_repo, field="dataset_repo")
         check_revision(self.dataset_revision, field="dataset_revision")
 

@@ -217,3 +217,18 @@ def test_a_swap_interrupted_after_moving_the_old_folder_aside_is_undone(
     out.rename(aside)  # killed between the two renames of the fallback swap
     recover(out)
     assert out.is_dir() and not aside.exists() and verification_problems(out) == []
+
+
+@pytest.mark.parametrize("date", ["2026-13-45", "yesterday", "2026-1-2", "2026-01-02 x", ""])
+def test_release_refuses_a_date_that_is_not_one(gated_export: Path, tmp_path: Path, date: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # Issue 24: --date went into version.txt unchecked.
+    from hf_pipeline.cli import main
+
+    out = tmp_path / "model"
+    code = main(["release", str(gated_export), "-o", str(out), "--model-version", "1.2.0",
+                 "--training-commit", "0123abcd", "--dataset-repo", "acme/intents",
+                 "--dataset-revision", "v1.0", "--date", date])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and not out.exists()
+    assert f"date: got {date!r}, expected " in err
