@@ -67,16 +67,16 @@ def assemble(out_dir: str | Path, *, onnx_path: str | Path, tokenizer_path: str 
     out_dir, onnx_path = Path(out_dir).resolve(), Path(onnx_path)
     recover(out_dir)
     check_output_folder(out_dir)
-    check_int8(onnx_path)
-    check_graph(onnx_path)
-    tokenizer_text = release_tokenizer(tokenizer_path)
-    graph = onnx_path.read_bytes()
+    graph = onnx_path.read_bytes()  # these bytes, checked, are what ships
     if onnx_sha256 is not None and hashlib.sha256(graph).hexdigest() != onnx_sha256:
         raise CheckFailedError(
             f"{onnx_path}: not the graph the INT8 accuracy gate measured (SHA-256 "
             f"{hashlib.sha256(graph).hexdigest()[:12]}..., the gate measured "
             f"{onnx_sha256[:12]}...); it changed after the gate. Fix: run the gate again "
             "(`hf-pipeline export gate`) or export again.")
+    check_int8(onnx_path)
+    check_graph(onnx_path)
+    tokenizer_text = release_tokenizer(tokenizer_path)
     staged = stage_folder(out_dir)
     try:
         atomic_write_bytes(staged / ONNX_FILE, graph)

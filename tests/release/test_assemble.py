@@ -232,3 +232,17 @@ def test_release_refuses_a_date_that_is_not_one(gated_export: Path, tmp_path: Pa
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and not out.exists()
     assert f"date: got {date!r}, expected " in err
+
+
+def test_release_ships_only_the_int8_bytes_the_gate_measured(gated_export: Path,
+                                                             tmp_path: Path) -> None:
+    # Issue 24: a graph changed after the gate (here one byte) is never released.
+    from fixtures.tampering import flip_byte
+
+    export = Path(shutil.copytree(gated_export, tmp_path / "export"))
+    measured = json.loads((export / "export_report.json").read_text())["gate"]["int8_sha256"]
+    assert measured == sha256_file(export / "model.int8.onnx")
+    flip_byte(export / "model.int8.onnx")
+    with pytest.raises(PipelineError, match="not the graph the INT8 accuracy gate measured"):
+        build_release(export, tmp_path / "model", info=INFO)
+    assert not (tmp_path / "model").exists()
