@@ -238,3 +238,20 @@ def test_predict_streams_its_input(tiny_release_dir: Path, tmp_path: Path) -> No
         process.kill()
     assert [r["i"] for r in [first, *rest]] == list(range(400))
     assert process.returncode == 0
+
+
+def test_predict_scores_one_unpadded_query_at_a_time_as_the_runtime(
+        tiny_release_dir: Path, tmp_path: Path) -> None:
+    # Issue 23: predict batched 32 padded queries by default; with the INT8 graph's dynamic
+    # quantization that changed confidences (and dev-set figures) against calibration's and
+    # sqry's single-query path. The default now is that path.
+    from hf_pipeline.runtime import IntentClassifier
+
+    texts = ["who calls main", "grep for TODO in src", "x", "draw the call graph of the "
+             "Router struct as mermaid please", "index status", "where is Config defined"]
+    source = write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in texts])
+    out = tmp_path / "out.jsonl"
+    assert predict("--model", tiny_release_dir, "--input", source, "-o", out) == 0
+    classifier = IntentClassifier.from_dir(tiny_release_dir)
+    one_by_one = [classifier.predict([t])[0].probabilities for t in texts]
+    assert [r["probabilities"] for r in read_jsonl(out)] == one_by_one
