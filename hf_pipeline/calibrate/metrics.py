@@ -32,6 +32,17 @@ class SetMetrics:
     macro_f1: float
     # Wrong predictions the runtime would execute (confidence >= EXECUTE_THRESHOLD).
     confident_errors: int
+    # The rest of what a sqry user sees (confident_errors is "wrong and executed"): right and
+    # executed, right but asked (confirm or disambiguate), wrong and asked. None in reports
+    # written before they were measured.
+    right_executed: int | None = None
+    right_asked: int | None = None
+    wrong_asked: int | None = None
+
+    def tiers(self) -> dict[str, int | None]:
+        """The four outcomes a sqry user feels, as counts."""
+        return {"right_executed": self.right_executed, "right_asked": self.right_asked,
+                "wrong_asked": self.wrong_asked, "wrong_executed": self.confident_errors}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,8 +134,12 @@ def set_metrics(probs: np.ndarray, labels: Sequence[int] | np.ndarray, *,
     """All metrics of one set at once."""
     p, y = _checked(probs, labels)
     conf, correct = p.max(axis=1), (p.argmax(axis=1) == y)
+    executed = conf >= EXECUTE_THRESHOLD
     return SetMetrics(samples=len(y), accuracy=float(correct.mean()),
                       mean_confidence=float(conf.mean()), ece=ece(p, y, bins=bins),
                       mce=mce(p, y, bins=bins), nll=nll(p, y), brier=brier(p, y),
                       macro_f1=macro_f1(p, y),
-                      confident_errors=int(((conf >= EXECUTE_THRESHOLD) & ~correct).sum()))
+                      confident_errors=int((executed & ~correct).sum()),
+                      right_executed=int((executed & correct).sum()),
+                      right_asked=int((~executed & correct).sum()),
+                      wrong_asked=int((~executed & ~correct).sum()))

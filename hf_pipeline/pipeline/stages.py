@@ -412,6 +412,7 @@ def _calibrate_inputs(ctx: Context) -> dict[str, Any]:
 
 
 def _calibrate_run(ctx: Context, resume: bool) -> dict[str, Any]:
+    from hf_pipeline.calibrate.metrics import SetMetrics
     from hf_pipeline.calibrate.stage import calibrate
     from hf_pipeline.model_folder.layout import CHECKSUMS_FILE
     from hf_pipeline.model_folder.temperature import read_temperature
@@ -419,7 +420,8 @@ def _calibrate_run(ctx: Context, resume: bool) -> dict[str, Any]:
     folder = ctx.folder("release")
     document = read_temperature(calibrate(folder, cfg=_calibrate_config(ctx)))
     metrics = {name: {"samples": m["after"]["samples"], "accuracy": m["after"]["accuracy"],
-                      "ece_before": m["before"]["ece"], "ece_after": m["after"]["ece"]}
+                      "ece_before": m["before"]["ece"], "ece_after": m["after"]["ece"],
+                      "tiers": SetMetrics(**m["after"]).tiers()}
                for name, m in document["metrics_by_set"].items()}
     ctx.notes.append(f"T = {document['temperature']:.3f}")
     return {"folder": str(folder),

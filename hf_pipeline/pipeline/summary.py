@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hf_pipeline.contract import EXECUTE_THRESHOLD
 from hf_pipeline.pipeline.runner import RunResult
 from hf_pipeline.pipeline.stages import STAGE_NAMES
 
@@ -94,6 +95,7 @@ def format_summary(result: RunResult) -> str:
         f"{test.get('ece_before', float('nan')):.3f} -> {test.get('ece_after', float('nan')):.3f}"
         f", dev {dev.get('ece_before', float('nan')):.3f} -> "
         f"{dev.get('ece_after', float('nan')):.3f}",
+        *_tier_lines(metrics),
         f"model size: {release['size_bytes'] / 1e6:.1f} MB; p50 latency {release['p50_ms']:.2f} "
         f"ms (one query, 1 thread, tokenization included; model alone "
         f"{release['p50_model_ms']:.2f} ms)",
@@ -106,3 +108,21 @@ def format_summary(result: RunResult) -> str:
         lines += ["", format_table(list(queries), list(predictions)).rstrip()]
     lines += ["", f"demo: {demo_command(result)}"]
     return "\n".join(lines)
+
+
+TIER_WORDS = (("right_executed", "right, executed"), ("right_asked", "right but asked"),
+              ("wrong_asked", "wrong, asked"), ("wrong_executed", "wrong, executed"))
+
+
+def _tier_lines(metrics: dict[str, Any]) -> list[str]:
+    """What a sqry user feels on each reported set, when calibration measured it."""
+    sets = [(name, metrics[name]) for name in ("test", "dev")
+            if metrics.get(name, {}).get("tiers")]
+    if not sets:
+        return []
+    parts = []
+    for name, m in sets:
+        n = m["samples"]
+        parts.append(f"{name} " + ", ".join(
+            f"{m['tiers'][key] / n:.1%} {words}" for key, words in TIER_WORDS))
+    return [f"sqry tiers (execute at >= {EXECUTE_THRESHOLD}): " + "; ".join(parts)]

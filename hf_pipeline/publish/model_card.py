@@ -94,6 +94,9 @@ def set_results(facts: CardFacts) -> list[dict[str, Any]]:
             "ece_before": before["ece"], "ece_after": after["ece"],
             "confident_errors_before": before["confident_errors"],
             "confident_errors_after": after["confident_errors"],
+            "tiers": ({k: after.get(k) for k in ("right_executed", "right_asked", "wrong_asked")}
+                      | {"wrong_executed": after["confident_errors"]}
+                      if after.get("right_asked") is not None else None),
             "drop_points": gated.get("drop_points"), "accuracy_fp32": gated.get("accuracy_fp32"),
             "diagram": facts.diagrams[name],
         })

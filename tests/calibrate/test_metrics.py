@@ -76,3 +76,13 @@ def test_mismatched_shapes_are_refused() -> None:
         nll(PROBS, LABELS[:3])
     with pytest.raises(ValueError, match="labels must be in"):
         brier(PROBS, np.array([0, 1, 2, 3, 0]))
+
+
+def test_the_four_tier_outcomes_a_sqry_user_feels() -> None:
+    # Right and executed, right but asked, wrong and asked, wrong and executed (>= 0.85).
+    probs = np.array([[0.90, 0.10], [0.60, 0.40], [0.30, 0.70], [0.05, 0.95], [0.85, 0.15]])
+    labels = [0, 0, 0, 0, 1]
+    m = set_metrics(probs, labels)
+    assert m.tiers() == {"right_executed": 1, "right_asked": 1, "wrong_asked": 1,
+                         "wrong_executed": 2}
+    assert sum(m.tiers().values()) == m.samples and m.confident_errors == 2

@@ -473,3 +473,22 @@ def test_help() -> None:
     with pytest.raises(SystemExit) as e:
         main(["model", "publish", "--help"])
     assert e.value.code == 0
+
+
+def test_the_card_shows_the_tier_outcomes_a_sqry_user_feels(model_release: Path) -> None:
+    # Issue 23: right and executed, right but asked, wrong and asked, wrong and executed.
+    from hf_pipeline.publish.model import card_facts, read_release, read_reports
+    from hf_pipeline.publish.model_card import render_model_card
+
+    release = read_release(model_release)
+    reps = read_reports(default_reports_dir(model_release), release)
+    text = render_model_card(card_facts(PublishModelConfig(
+        release_dir=model_release, repo_id="me/m", tag="v1.0.0"), release, reps, []))
+    assert "| set | right, executed | right but asked | wrong, asked | wrong, executed |" in text
+    for name in ("test", "dev"):
+        after = reps.calibration["metrics_by_set"][name]["after"]
+        counts = [after["right_executed"], after["right_asked"], after["wrong_asked"],
+                  after["confident_errors"]]
+        assert sum(counts) == after["samples"]
+        row = " | ".join(f"{100 * c / after['samples']:.1f}%" for c in counts)
+        assert f"| {row} |" in text
