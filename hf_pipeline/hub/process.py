@@ -27,12 +27,12 @@ from hf_pipeline.errors import HubError
 from hf_pipeline.hub.cli import TOKEN_ENV
 from hf_pipeline.hub.clients import use_hub
 from hf_pipeline.io import atomic_write_text
+from hf_pipeline.provenance import PACKAGE_ROOT
 
 log = logging.getLogger(__name__)
 
 READY = re.compile(r"Local Hub listening on (http://\S+)")
 TOKEN_PREFIX = "hfp_local_"  # recognisable, so a test can prove it was written nowhere
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 # Runs a module in a child that dies with us: ask the kernel for SIGTERM when our parent dies
 # (Linux prctl PR_SET_PDEATHSIG = 1), exit at once if the parent is already gone, then run the

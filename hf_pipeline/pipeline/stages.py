@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +23,7 @@ from hf_pipeline.errors import CheckFailedError, ConfigError
 from hf_pipeline.io import sha256_file
 from hf_pipeline.pipeline.config import RunConfig, stage_options
 from hf_pipeline.pipeline.hub import HubSession
+from hf_pipeline.provenance import git_commit
 from hf_pipeline.repo_ids import MAX_NAME, check_repo_id
 
 log = logging.getLogger(__name__)
@@ -235,25 +235,6 @@ def _train_inputs(ctx: Context) -> dict[str, Any]:
             "num_processes": p.num_processes,
             "accelerate_config": sha256_file(p.accelerate_config) if p.accelerate_config
             else None}
-
-
-def git_commit() -> str:
-    """The commit of the checkout this package runs from ("-dirty" with uncommitted changes
-    to tracked files), or the package version when it is not a git checkout."""
-    from hf_pipeline.hub.process import PACKAGE_ROOT
-
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(["git", *args], cwd=PACKAGE_ROOT, capture_output=True,
-                                 text=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return out.stdout.strip() if out.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    if not commit:
-        return f"hf-pipeline-{__version__}"
-    return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def _train_run(ctx: Context, resume: bool) -> dict[str, Any]:

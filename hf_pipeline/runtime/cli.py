@@ -149,14 +149,11 @@ def _chunks(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str
         yield chunk
 
 
-ROWS_PER_WRITE = 256  # input rows read, checked and written together
-
-
 def run_predict(args: argparse.Namespace) -> int:
-    """Results are written as they are computed, in input order: rows are read and checked
-    ROWS_PER_WRITE at a time (the model still sees ``--batch-size`` texts per call), so the
-    first line of a large file appears after the first chunk and memory holds one chunk. A
-    file output is written to a temp file beside it and renamed when complete."""
+    """Results are written as they are computed, in input order: the first line of a large
+    file appears after the first batch, and memory holds one batch at a time. An input line
+    that is not a request stops the run there, naming the line. A file output is written to
+    a temp file beside it and renamed when complete, so it is whole or absent."""
     from hf_pipeline.io import temp_file_beside
     from hf_pipeline.runtime.classifier import load_classifier
 
@@ -177,7 +174,7 @@ def run_predict(args: argparse.Namespace) -> int:
         sink = os.fdopen(fd, "w", encoding="utf-8")
     count = 0
     try:
-        for chunk in _chunks(_rows(args), max(classifier.batch_size, ROWS_PER_WRITE)):
+        for chunk in _chunks(_rows(args), classifier.batch_size):
             predictions = classifier.predict([r["text"] for r in chunk])
             if table is not None:
                 table.write([r["text"] for r in chunk], predictions)

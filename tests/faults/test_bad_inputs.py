@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from faults.refusal import write
 from hf_pipeline.cli import main
 from hf_pipeline.generate.templates import TEMPLATES_DIR
 
@@ -29,15 +30,6 @@ class Case:
     argv: Callable[[dict[str, Path]], list[str]]  # workspace -> argv
     code: int
     says: Callable[[dict[str, Path]], str]  # workspace -> expected part of the message
-
-
-def write(path: Path, content: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -61,7 +61,8 @@ class Door:
 
 DOORS: tuple[Door, ...] = (
     Door("predict --input", lambda w, f: [
-        "predict", "--model", w["release"], "--input", f, "--output", w["tmp"] / "out.jsonl"]),
+        "predict", "--model", w["release"], "--input", f, "--prefix", "pred_",
+        "--output", w["tmp"] / "out.jsonl"]),
     Door("evaluate FILE.jsonl", lambda w, f: ["evaluate", "--model", w["model"], f]),
     Door("calibrate analyze --dev-set", lambda w, f: [
         "calibrate", "analyze", "--model", w["release"], "--dev-set", f, "--output",

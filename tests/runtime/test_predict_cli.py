@@ -105,9 +105,14 @@ def test_a_bad_input_line_is_named(tiny_release_dir: Path, tmp_path: Path, line:
     source = write_jsonl(tmp_path / "in.jsonl", [{"text": "fine"}, "", line, {"text": "fine"}])
     assert predict("--model", tiny_release_dir, "--input", source) == 2
     captured = capsys.readouterr()
-    assert captured.out == ""
+    # Results stream (one query per model call): what came out is the rows before the bad
+    # line, and nothing after it.
+    assert [json.loads(r)["text"] for r in captured.out.splitlines()] == ["fine"]
     [message] = captured.err.splitlines()
     assert message.startswith(f"error: {source}:3: {problem}")
+    out = tmp_path / "out.jsonl"  # a file output is whole or absent
+    assert predict("--model", tiny_release_dir, "--input", source, "-o", out) == 2
+    assert not out.exists()
 
 
 def test_line_separators_inside_a_text_are_not_line_breaks(
