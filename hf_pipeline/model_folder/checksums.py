@@ -165,14 +165,15 @@ def problems_let_past(folder: str | Path, *, required: Iterable[str] = (),
     (against checksums.json, or the manifest where that is the broken file). Returns the
     problems let past (empty: verified)."""
     folder = Path(folder)
+    hashes = hashes or FileHashes(folder)
     mismatched = mismatched_files(folder, required=required, hashes=hashes)
     problems = tuple(mismatched.values())
     if not problems:
         log.debug("%s: verified", folder)
         return problems
     repairs = set(repairs)
-    if repairs and set(mismatched) <= repairs and not problems_outside(folder, repairs,
-                                                                       mismatched):
+    if repairs and set(mismatched) <= repairs and not problems_outside(
+            folder, repairs, mismatched, hashes=hashes):
         log.warning("%s: only %s fail verification, files this command rewrites; every "
                     "other file verifies, so it repairs the folder", folder,
                     ", ".join(sorted(mismatched)))
@@ -185,13 +186,15 @@ def problems_let_past(folder: str | Path, *, required: Iterable[str] = (),
 
 
 def problems_outside(folder: str | Path, owned: Iterable[str],
-                     mismatched: dict[str, str]) -> list[str]:
+                     mismatched: dict[str, str], *, hashes: FileHashes | None = None
+                     ) -> list[str]:
     """Problems with every file not in ``owned``, given the folder's ``mismatched_files``:
     from checksums.json where it can be read, else against manifest.json's hashes of the
     content files. Lets a stage that rewrites ``owned`` (calibrate: temperature, manifest,
     checksums) finish an update that was interrupted between its files, without trusting
     anything else."""
     folder, owned = Path(folder), set(owned)
+    hashes = hashes or FileHashes(folder)
     if CHECKSUMS_FILE not in mismatched:
         return [problem for name, problem in mismatched.items() if name not in owned]
     try:
@@ -205,7 +208,7 @@ def problems_outside(folder: str | Path, owned: Iterable[str],
         if name in owned:
             continue
         path, expected = folder / name, listed.get(name)
-        if not isinstance(expected, str) or not path.is_file() or sha256_file(path) != expected:
+        if not isinstance(expected, str) or not path.is_file() or hashes(name) != expected:
             problems.append(f"{name}: does not match {MANIFEST_FILE}")
     return problems
 

@@ -51,10 +51,11 @@ class Context:
         """Where stage ``name`` writes its output (asked by that stage only)."""
         return self.out / name
 
-    def folder(self, stage: str) -> Path:
-        """The folder stage ``stage`` returned (its outputs' "folder"); for a run state
-        written before stages returned it, where that stage writes."""
-        folder = self.outputs[stage].get("folder")
+    def folder(self, stage: str, outputs: dict[str, Any] | None = None) -> Path:
+        """The folder stage ``stage`` returned (its outputs' "folder": the recorded ones, or
+        ``outputs`` when a stage's validity is checked); for a run state written before
+        stages returned it, where that stage writes."""
+        folder = (self.outputs[stage] if outputs is None else outputs).get("folder")
         return Path(folder) if folder else self.path(FOLDER_OF.get(stage, stage))
 
     def repo(self, kind: str) -> str:
@@ -276,7 +277,7 @@ def _train_run(ctx: Context, resume: bool) -> dict[str, Any]:
 
 
 def _train_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
-    folder = Path(outputs["folder"]) if outputs.get("folder") else train_config(ctx).final_dir
+    folder = ctx.folder("train", outputs)
     return _same_file(folder / "model.safetensors", outputs.get("model_sha256"))
 
 
@@ -320,7 +321,7 @@ def _export_run(ctx: Context, resume: bool) -> dict[str, Any]:
 def _export_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
     from hf_pipeline.export.stage import INT8_FILE, read_export_report
 
-    folder = Path(outputs.get("folder") or ctx.path("export"))
+    folder = ctx.folder("export", outputs)
     if not _same_file(folder / INT8_FILE, outputs.get("int8_sha256")):
         return False
     return bool((read_export_report(folder).get("gate") or {}).get("passed"))
@@ -373,7 +374,7 @@ def _release_run(ctx: Context, resume: bool) -> dict[str, Any]:
 def _release_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
     from hf_pipeline.model_folder.layout import ONNX_FILE, VERSION_FILE
 
-    folder = Path(outputs.get("folder") or ctx.path("release"))
+    folder = ctx.folder("release", outputs)
     return (_same_file(folder / ONNX_FILE, outputs.get("onnx_sha256"))
             and _same_file(folder / VERSION_FILE, outputs.get("version_sha256")))
 
@@ -413,7 +414,7 @@ def _calibrate_run(ctx: Context, resume: bool) -> dict[str, Any]:
 def _calibrate_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
     from hf_pipeline.model_folder.layout import CHECKSUMS_FILE
 
-    folder = Path(outputs["folder"]) if outputs.get("folder") else ctx.folder("release")
+    folder = ctx.folder("calibrate", outputs)
     return _same_file(folder / CHECKSUMS_FILE, outputs.get("checksums_sha256"))
 
 

@@ -334,7 +334,7 @@ def local_version(cfg: PublishModelConfig, endpoint: str) -> ModelVersion:
     _check_hub_ids(release)
     reports = read_reports(cfg.resolved_reports_dir, release)
     files = [*release.local_files(),
-             *sqry_files(release.folder), *transformers_files(reports.export, cfg.weights_dir),
+             *sqry_files(release), *transformers_files(reports.export, cfg.weights_dir),
              *(LocalFile(name, path=path) for name, path in reports.files.items())]
     text = render_model_card(card_facts(cfg, release, reports, files), template=cfg.card_template)
     _validate_card(ModelCard(text), cfg.card_template)

@@ -218,15 +218,14 @@ def transformers_files(export: dict[str, Any], weights_dir: Path | None) -> list
     return files
 
 
-def sqry_files(folder: Path) -> tuple[LocalFile, LocalFile]:
+def sqry_files(release: LocalRelease) -> tuple[LocalFile, LocalFile]:
     """sqry's archive of the folder and the manifest beside it (what a maintainer commits as
     sqry-nl/models/manifest.json): the folder's manifest with the archive's SHA-256."""
     from hf_pipeline.io import dumps_json
     from hf_pipeline.model_folder.archive import archive_bytes
-    from hf_pipeline.model_folder.checksums import read_manifest
     from hf_pipeline.model_folder.manifest import PUBLISHED_MANIFEST_FILE, published_manifest
 
-    manifest = read_manifest(folder)
-    archive = LocalFile(manifest["archive"], data=archive_bytes(folder))
+    manifest = release.release.manifest  # as verified while the folder was opened
+    archive = LocalFile(manifest["archive"], data=archive_bytes(release.folder))
     published = published_manifest(manifest, archive.sha256)
     return archive, LocalFile(PUBLISHED_MANIFEST_FILE, data=dumps_json(published).encode())

@@ -102,16 +102,22 @@ def test_the_runtime_imports_no_stage_and_no_training_library() -> None:
     assert runtime_problems() == []
 
 
-def test_the_check_catches_an_upward_import_inside_a_function(tmp_path: Path) -> None:
-    """The checks can fail: a copy of the package with one lazy upward import is caught."""
+def package_with(tmp_path: Path, module: str, appended: str) -> Path:
+    """A copy of the package with ``appended`` added to ``module`` (a path inside it)."""
     import shutil
 
     copy = tmp_path / "hf_pipeline"
     shutil.copytree(PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    target = copy / "runtime" / "hygiene.py"
-    target.write_text(target.read_text(encoding="utf-8") + "\n\ndef _sneaky():\n"
-                      "    from hf_pipeline.train.inference import TorchClassifier\n"
-                      "    return TorchClassifier\n", encoding="utf-8")
+    target = copy / module
+    target.write_text(target.read_text(encoding="utf-8") + appended, encoding="utf-8")
+    return copy
+
+
+def test_the_check_catches_an_upward_import_inside_a_function(tmp_path: Path) -> None:
+    """The checks can fail: a copy of the package with one lazy upward import is caught."""
+    copy = package_with(tmp_path, "runtime/hygiene.py", "\n\ndef _sneaky():\n"
+                        "    from hf_pipeline.train.inference import TorchClassifier\n"
+                        "    return TorchClassifier\n")
     assert upward_imports(copy) == [
         "hf_pipeline.runtime.hygiene (layer 3) -> hf_pipeline.train.inference (layer 7)"]
     assert runtime_problems(copy) == [
@@ -121,14 +127,9 @@ def test_the_check_catches_an_upward_import_inside_a_function(tmp_path: Path) ->
 def test_the_runtime_may_not_import_the_write_machinery(tmp_path: Path) -> None:
     """Reading a model folder never needs the staging/swap/renameat2 code: a runtime module
     that imports it is caught, and so the Space never ships it."""
-    import shutil
-
-    copy = tmp_path / "hf_pipeline"
-    shutil.copytree(PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    target = copy / "runtime" / "onnx.py"
-    target.write_text(target.read_text(encoding="utf-8") + "\n\ndef _refresh(folder):\n"
-                      "    from hf_pipeline.model_folder.update import update_folder\n"
-                      "    return update_folder(folder, {})\n", encoding="utf-8")
+    copy = package_with(tmp_path, "runtime/onnx.py", "\n\ndef _refresh(folder):\n"
+                        "    from hf_pipeline.model_folder.update import update_folder\n"
+                        "    return update_folder(folder, {})\n")
     assert upward_imports(copy) == []  # not a layer violation as such: the runtime rule
     assert runtime_problems(copy) == [
         "hf_pipeline.runtime.onnx -> hf_pipeline.model_folder.update"]
