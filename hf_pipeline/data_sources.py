@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEV_SET_PATH = Path(__file__).parent / "devset" / "human_dev.jsonl"
+# Human-written too, disjoint from the dev set and the templates; used only to fit T.
+CALIBRATION_SET_PATH = Path(__file__).parent / "devset" / "human_calibration.jsonl"
 
 GENERATED_BY = "`hf-pipeline generate` (or `datasets`' save_to_disk)"
 REGENERATE = "generate the dataset again with `hf-pipeline generate`."
