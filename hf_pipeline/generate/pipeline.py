@@ -50,31 +50,49 @@ class AcceptanceError(PipelineError, ValueError):
     """The generated set fails the stats-based acceptance checks."""
 
 
-def dev_set_keys(path: Path | None = None) -> frozenset[str]:
-    """The dedup keys of the human dev set's texts: generated data must not contain them
-    (the dev set measures the model on requests the templates never produced)."""
-    from hf_pipeline.data_sources import DEV_SET_PATH
+def _human_set_keys(path: Path, name: str) -> frozenset[str]:
     from hf_pipeline.io import read_text_rows
 
-    path = path or DEV_SET_PATH
     if not path.exists():
-        log.warning("no dev set at %s: nothing to decontaminate against", path)
+        log.warning("no %s at %s: nothing to decontaminate against", name, path)
         return frozenset()
     return frozenset(dedup_key(str(row.get("text", ""))) for _, row in read_text_rows(path))
 
 
-def build_dataset(cfg: GenerateConfig, *, dev_set: Path | None = None) -> GeneratedDataset:
-    """Everything but the writing: what tests and the benchmark call. ``dev_set``: the
-    human dev set whose texts are dropped from the generated data (default: the shipped one)."""
+def dev_set_keys(path: Path | None = None) -> frozenset[str]:
+    """The dedup keys of the human dev set's texts: generated data must not contain them
+    (the dev set measures the model on requests the templates never produced)."""
+    from hf_pipeline.data_sources import DEV_SET_PATH
+
+    return _human_set_keys(path or DEV_SET_PATH, "dev set")
+
+
+def calibration_set_keys(path: Path | None = None) -> frozenset[str]:
+    """The dedup keys of the human calibration set's texts: generated data must not contain
+    them either (the temperature is fitted on requests the model was not trained on)."""
+    from hf_pipeline.data_sources import CALIBRATION_SET_PATH
+
+    return _human_set_keys(path or CALIBRATION_SET_PATH, "calibration set")
+
+
+def build_dataset(cfg: GenerateConfig, *, dev_set: Path | None = None,
+                  calibration_set: Path | None = None) -> GeneratedDataset:
+    """Everything but the writing: what tests and the benchmark call. ``dev_set`` and
+    ``calibration_set``: the human sets whose texts are dropped from the generated data
+    (default: the shipped ones)."""
     templates_dir = cfg.templates_dir or TEMPLATES_DIR
     slots_file = cfg.slots_file or SLOTS_FILE
     templates = load_templates(templates_dir, known_slots=SLOT_NAMES, known_options=OPTION_KINDS)
     vocabularies = load_vocabularies(slots_file, heldout_fraction=cfg.heldout_value_fraction)
     options = load_options(slots_file, heldout_fraction=cfg.heldout_template_fraction)
+    dev_keys = dev_set_keys(dev_set)
     dropped: list[str] = []
     samples = generate_samples(cfg, templates, vocabularies, options,
-                               exclude=dev_set_keys(dev_set), dropped=dropped)
-    stats = compute_stats(samples, templates, dev_overlap_dropped=len(dropped))
+                               exclude=dev_keys | calibration_set_keys(calibration_set),
+                               dropped=dropped)
+    dev_dropped = sum(1 for text in dropped if dedup_key(text) in dev_keys)
+    stats = compute_stats(samples, templates, dev_overlap_dropped=dev_dropped,
+                          calibration_overlap_dropped=len(dropped) - dev_dropped)
     minimum = min(cfg.samples_per_intent, MIN_SAMPLES_PER_INTENT)
     problems = acceptance_problems(stats, min_per_intent=minimum)
     if problems:

@@ -15,7 +15,8 @@ MIN_PER_INTENT = 1000
 
 
 def compute_stats(samples: Sequence[Sample], templates: dict[str, list[Template]], *,
-                  dev_overlap_dropped: int = 0) -> dict[str, Any]:
+                  dev_overlap_dropped: int = 0, calibration_overlap_dropped: int = 0
+                  ) -> dict[str, Any]:
     per_split = {split: Counter(s.intent for s in samples if s.split == split)
                  for split in SPLITS}
     groups = {t.template_id: t.group for ts in templates.values() for t in ts}
@@ -37,6 +38,8 @@ def compute_stats(samples: Sequence[Sample], templates: dict[str, list[Template]
             OPTION_SOURCE)) for i in INTENTS},
         # generated texts equal (up to case and spacing) to a human dev-set text, dropped
         "dev_overlap_dropped": dev_overlap_dropped,
+        # ... and equal to a human calibration-set text (not also a dev-set text), dropped
+        "calibration_overlap_dropped": calibration_overlap_dropped,
     }
 
 
@@ -76,5 +79,6 @@ def format_stats(stats: dict[str, Any]) -> str:
             f"{i} {n}" for i, n in stats["with_option"].items() if n))
     lines.append(f"samples {total}, unique ratio {stats['unique_ratio']:.4f}, "
                  f"mean words {stats['mean_words']}, dropped as dev-set overlap "
-                 f"{stats.get('dev_overlap_dropped', 0)}")
+                 f"{stats.get('dev_overlap_dropped', 0)}, as calibration-set overlap "
+                 f"{stats.get('calibration_overlap_dropped', 0)}")
     return "\n".join(lines)

@@ -129,5 +129,33 @@ def test_dev_set_texts_are_dropped_and_counted(tmp_path: Path) -> None:
     assert "dropped as dev-set overlap 20" in format_stats(second.stats)
 
 
+def test_calibration_set_texts_are_dropped_and_counted_apart(tmp_path: Path) -> None:
+    """A template sample equal to a calibration row is dropped like a dev row, and counted
+    as calibration overlap; one in both sets counts once, as dev overlap."""
+    cfg = GenerateConfig(samples_per_intent=100, allow_small=True, seed=3)
+    absent = tmp_path / "absent.jsonl"
+    first = build_dataset(cfg, dev_set=absent, calibration_set=absent)
+    assert first.stats["calibration_overlap_dropped"] == 0
+    taken = [s for s in first.samples if s.split == "validation"][:12]
+
+    def write(path: Path, samples: list) -> Path:
+        path.write_text("".join(json.dumps({"text": f"{s.text.title()}  ", "intent": s.intent})
+                                + "\n" for s in samples), encoding="utf-8")
+        return path
+
+    calibration = write(tmp_path / "calibration.jsonl", taken)
+    dev = write(tmp_path / "dev.jsonl", taken[:5])
+    only_calibration = build_dataset(cfg, dev_set=absent, calibration_set=calibration)
+    keys = {dedup_key(s.text) for s in only_calibration.samples}
+    assert not keys & {dedup_key(s.text) for s in taken}
+    assert only_calibration.stats["calibration_overlap_dropped"] == 12
+    assert only_calibration.stats["dev_overlap_dropped"] == 0
+    assert only_calibration.stats["per_intent"] == first.stats["per_intent"]
+    assert "as calibration-set overlap 12" in format_stats(only_calibration.stats)
+    both = build_dataset(cfg, dev_set=dev, calibration_set=calibration)
+    assert (both.stats["dev_overlap_dropped"], both.stats["calibration_overlap_dropped"]) == (5, 7)
+
+
 def test_shipped_dev_set_overlap_is_recorded(full_dataset: GeneratedDataset) -> None:
     assert isinstance(full_dataset.stats["dev_overlap_dropped"], int)
+    assert isinstance(full_dataset.stats["calibration_overlap_dropped"], int)

@@ -132,7 +132,7 @@ def test_the_summary(completed: Life) -> None:
     assert re.search(r"^hub: http://127\.0\.0\.1:\d+ \(the local Hub, data in .*out/hub\); "
                      "stopped now", out, flags=re.M)
     assert re.search(r"^accuracy \(INT8, calibrated\): test split \d+\.\d\d% \(24 queries\), "
-                     r"dev set \d+\.\d\d% \(477 human-written\)$", out, flags=re.M)
+                     r"dev set \d+\.\d\d% \(604 human-written\)$", out, flags=re.M)
     assert re.search(r"^ECE \(15 bins\), T = 1 -> T = [\d.]+: test [\d.]+ -> [\d.]+, dev ",
                      out, flags=re.M)
     assert re.search(r"^model size: [\d.]+ MB; p50 latency [\d.]+ ms", out, flags=re.M)
