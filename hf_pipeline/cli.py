@@ -26,6 +26,7 @@ from hf_pipeline.errors import PipelineError
 STAGE_COMMANDS: tuple[str, ...] = (
     "hf_pipeline.generate.cli",
     "hf_pipeline.verify.cli",
+    "hf_pipeline.feedback.cli",
     "hf_pipeline.hub.cli",
     "hf_pipeline.publish.cli",
     "hf_pipeline.publish.space_cli",

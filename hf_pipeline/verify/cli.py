@@ -66,7 +66,7 @@ def _run_review(args: argparse.Namespace) -> int:
 
     out = sys.stderr if args.json else sys.stdout
     try:
-        summary = review(args.file, answers=_answers(args.answers), out=out,
+        summary = review(args.file, answers=answer_lines(args.answers), out=out,
                          reviewer=args.reviewer, revisit_skipped=args.revisit_skipped)
     except KeyboardInterrupt:
         print("\ninterrupted; every answer so far is saved", file=sys.stderr)
@@ -76,7 +76,7 @@ def _run_review(args: argparse.Namespace) -> int:
     return 0
 
 
-def _answers(path: Path | None) -> Iterable[str] | None:
+def answer_lines(path: Path | None) -> Iterable[str] | None:
     """Answer lines from --answers, else from a pipe; None means ask at the keyboard."""
     if path is not None:
         try:

@@ -1,4 +1,9 @@
-"""The review loop: show each open sample, take y / n [INTENT] / s / q, save after every answer.
+"""The review loop: show each open sample, take an answer, save after every answer.
+
+One loop for every kind of review file (``ReviewFlow`` says what a kind adds): the generated
+labels of ``hf-pipeline review`` (y / n [INTENT] / s / q) and the user feedback of
+``hf-pipeline feedback review`` (which adds r [REASON] to reject, and refuses some answers for
+some rows).
 
 Answers come from the keyboard (``answers=None``) or from any iterable of lines (a pipe, an
 answers file, a test). The whole file is rewritten atomically after each answer, so quitting,
@@ -9,9 +14,10 @@ sample without a review.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.verify.store import (
@@ -23,14 +29,55 @@ from hf_pipeline.verify.store import (
 )
 from hf_pipeline.verify.summary import Summary, summarize
 
+QUIT = "quit"
 _ACTIONS = {"y": CORRECT, "yes": CORRECT, "n": INCORRECT, "no": INCORRECT,
-            "s": SKIPPED, "skip": SKIPPED, "q": "quit", "quit": "quit"}
+            "s": SKIPPED, "skip": SKIPPED, "q": QUIT, "quit": QUIT}
 _CHOICES = ", ".join(f"{i} {name}" for i, name in enumerate(INTENTS))
 VERDICT_PROMPT = "correct? [y]es / [n]o [INTENT] / [s]kip / [q]uit: "
 INTENT_PROMPT = f"correct intent ({_CHOICES}; q to quit): "
 ANSWER_HELP = "type y (correct), n [INTENT] (incorrect), s (skip) or q (quit)"
 
 Ask = Callable[[str], str | None]
+
+
+class ReviewFile(Protocol):
+    """A loaded review file: its samples (the file's own dicts) and an atomic save."""
+
+    samples: list[dict[str, Any]]
+
+    def save(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReviewFlow:
+    """What one kind of review file brings to the loop.
+
+    ``actions`` maps an answer's first word to a verdict (or ``quit``); the ``relabel``
+    verdict takes an intent, the ``reject`` verdict (if any) a reason from ``reasons``.
+    ``refuse(sample, verdict)`` says why an answer is not allowed for that sample (None:
+    allowed). ``describe(sample)`` is the word in parentheses of a piped answer's line, and
+    ``card_fields`` the sample fields the keyboard card shows beside the id."""
+
+    load: Callable[[Path], ReviewFile]
+    summarize: Callable[[Any], Any]
+    actions: Mapping[str, str]
+    verdict_prompt: str
+    answer_help: str
+    make_review: Callable[..., dict[str, Any]]
+    relabel: str = INCORRECT
+    reject: str | None = None
+    reasons: tuple[str, ...] = ()
+    refuse: Callable[[dict[str, Any], str], str | None] = lambda sample, verdict: None
+    describe: Callable[[dict[str, Any]], str] = lambda sample: str(sample.get("source", "?"))
+    card_fields: tuple[str, ...] = ("source", "split")
+    reason_default: Callable[[dict[str, Any]], str | None] = lambda sample: None
+
+
+VERIFY_FLOW = ReviewFlow(
+    load=load_verification, summarize=summarize, actions=_ACTIONS,
+    verdict_prompt=VERDICT_PROMPT, answer_help=ANSWER_HELP,
+    make_review=lambda verdict, *, corrected_intent, reason, reviewer: make_review(
+        verdict, corrected_intent=corrected_intent, reviewer=reviewer))
 
 
 class _Stop(Exception):
@@ -48,14 +95,23 @@ def parse_intent(text: str) -> str | None:
 def review(path: str | Path, *, answers: Iterable[str] | None = None,
            out: TextIO | None = None, reviewer: str | None = None,
            revisit_skipped: bool = False) -> Summary:
-    """Review the open samples of ``path`` in file order and return the summary.
+    """Review the open samples of the verification file ``path`` in file order and return
+    the summary.
 
     ``answers=None`` reads the keyboard with prompts; otherwise each item of ``answers`` is
     one answer line (``y``, ``n FindCallers``, ``n`` then ``3``, ``s``, ``q``) and only one
     line per sample is written to ``out``. Samples marked skipped are shown again only with
     ``revisit_skipped``.
     """
-    vf = load_verification(path)
+    return run_review(VERIFY_FLOW, path, answers=answers, out=out, reviewer=reviewer,
+                      revisit_skipped=revisit_skipped)
+
+
+def run_review(flow: ReviewFlow, path: str | Path, *, answers: Iterable[str] | None = None,
+               out: TextIO | None = None, reviewer: str | None = None,
+               revisit_skipped: bool = False) -> Any:
+    """The loop of ``review`` for any kind of review file; returns ``flow.summarize``."""
+    vf = flow.load(Path(path))
     out = out if out is not None else sys.stdout
     interactive = answers is None
     ask = _keyboard() if answers is None else _lines(answers)
@@ -68,16 +124,17 @@ def review(path: str | Path, *, answers: Iterable[str] | None = None,
         sample = vf.samples[index]
         progress = f"{index + 1}/{len(vf.samples)}"
         if interactive:
-            out.write(_card(sample, progress))
+            out.write(_card(flow, sample, progress))
         try:
-            verdict, intent = _ask_verdict(ask, sample, progress, out)
+            verdict, intent, reason = _ask_verdict(flow, ask, sample, progress, out)
         except _Stop as stop:
             out.write(f"stopped at {progress} ({stop}); every answer so far is saved\n")
             break
-        sample["review"] = make_review(verdict, corrected_intent=intent, reviewer=reviewer)
+        sample["review"] = flow.make_review(verdict, corrected_intent=intent, reason=reason,
+                                            reviewer=reviewer)
         vf.save()
-        out.write(_outcome(sample, progress, interactive=interactive))
-    return summarize(vf)
+        out.write(_outcome(flow, sample, progress, interactive=interactive))
+    return flow.summarize(vf)
 
 
 def _is_open(sample: dict[str, Any], *, revisit_skipped: bool) -> bool:
@@ -104,32 +161,40 @@ def _lines(answers: Iterable[str]) -> Ask:
     return ask
 
 
-def _ask_verdict(ask: Ask, sample: dict[str, Any], progress: str,
-                 out: TextIO) -> tuple[str, str | None]:
+def _ask_verdict(flow: ReviewFlow, ask: Ask, sample: dict[str, Any], progress: str,
+                 out: TextIO) -> tuple[str, str | None, str | None]:
+    takes_words = (flow.relabel, flow.reject)
     while True:
-        line = ask(VERDICT_PROMPT)
+        line = ask(flow.verdict_prompt)
         if line is None:
             raise _Stop("end of answers")
         word, _, rest = line.strip().partition(" ")
-        action = _ACTIONS.get(word.lower())
+        action = flow.actions.get(word.lower())
         if not word:
             continue
-        if action is None or (rest.strip() and action != INCORRECT):
-            out.write(f"  {progress}: {line.strip()!r} is not an answer; {ANSWER_HELP}\n")
-        elif action == "quit":
+        if action is None or (rest.strip() and action not in takes_words):
+            out.write(f"  {progress}: {line.strip()!r} is not an answer; {flow.answer_help}\n")
+            continue
+        if action == QUIT:
             raise _Stop("quit")
-        elif action == INCORRECT:
-            return INCORRECT, _ask_intent(ask, sample, rest.strip(), progress, out)
+        refused = flow.refuse(sample, action)
+        if refused is not None:
+            out.write(f"  {progress}: {refused}\n")
+        elif action == flow.relabel:
+            return action, _ask_intent(ask, sample, rest.strip(), progress, out), None
+        elif action == flow.reject:
+            return action, None, _ask_reason(flow, ask, sample, rest.strip(), progress, out)
         else:
-            return action, None
+            return action, None, None
 
 
-def _ask_intent(ask: Ask, sample: dict[str, Any], given: str, progress: str,
-                out: TextIO) -> str:
+def _ask_choice(ask: Ask, given: str, prompt: str, progress: str, out: TextIO,
+                check: Callable[[str], tuple[str | None, str]]) -> str:
+    """Ask until ``check(answer)`` gives a value; it returns (value, or None and why not)."""
     candidate = given
     while True:
         if not candidate:
-            line = ask(INTENT_PROMPT)
+            line = ask(prompt)
             if line is None:
                 raise _Stop("end of answers")
             candidate = line.strip()
@@ -137,32 +202,69 @@ def _ask_intent(ask: Ask, sample: dict[str, Any], given: str, progress: str,
                 raise _Stop("quit")
             if not candidate:
                 continue
-        intent = parse_intent(candidate)
-        if intent is None:
-            out.write(f"  {progress}: unknown intent {candidate!r}; type a name or number: "
-                      f"{_CHOICES}\n")
-        elif intent == sample["intent"]:
-            out.write(f"  {progress}: {intent} is the current label; type the correct one "
-                      "(or q, then answer y next time)\n")
-        else:
-            return intent
+        value, problem = check(candidate)
+        if value is not None:
+            return value
+        out.write(f"  {progress}: {problem}\n")
         candidate = ""
 
 
-def _card(sample: dict[str, Any], progress: str) -> str:
-    extra = "".join(f"  {key}: {sample[key]}" for key in ("source", "split") if key in sample)
+def _ask_intent(ask: Ask, sample: dict[str, Any], given: str, progress: str,
+                out: TextIO) -> str:
+    def check(candidate: str) -> tuple[str | None, str]:
+        intent = parse_intent(candidate)
+        if intent is None:
+            return None, f"unknown intent {candidate!r}; type a name or number: {_CHOICES}"
+        if intent == sample["intent"]:
+            return None, (f"{intent} is the current label; type the correct one (or q, then "
+                          "answer y next time)")
+        return intent, ""
+
+    return _ask_choice(ask, given, INTENT_PROMPT, progress, out, check)
+
+
+def parse_choice(text: str, choices: tuple[str, ...]) -> str | None:
+    """One of ``choices`` from its name, a unique prefix (any case) or its number from 1."""
+    text = text.strip().lower()
+    if text.isdigit():
+        return choices[int(text) - 1] if 1 <= int(text) <= len(choices) else None
+    if text in choices:
+        return text
+    found = [c for c in choices if c.startswith(text)] if text else []
+    return found[0] if len(found) == 1 else None
+
+
+def _ask_reason(flow: ReviewFlow, ask: Ask, sample: dict[str, Any], given: str,
+                progress: str, out: TextIO) -> str:
+    default = flow.reason_default(sample)
+    if not given and default is not None:
+        return default
+    listed = ", ".join(f"{i} {name}" for i, name in enumerate(flow.reasons, start=1))
+
+    def check(candidate: str) -> tuple[str | None, str]:
+        reason = parse_choice(candidate, flow.reasons)
+        return reason, f"unknown reason {candidate!r}; type a name or number: {listed}"
+
+    return _ask_choice(ask, given, f"why reject ({listed}; q to quit): ", progress, out, check)
+
+
+def _card(flow: ReviewFlow, sample: dict[str, Any], progress: str) -> str:
+    extra = "".join(f"  {key}: {sample[key]}" for key in flow.card_fields
+                    if sample.get(key) is not None)
     return (f"\n[{progress}] {sample['id']}{extra}\n"
             f"  text:   {sample['text']}\n"
             f"  intent: {sample['intent']}\n")
 
 
-def _outcome(sample: dict[str, Any], progress: str, *, interactive: bool) -> str:
+def _outcome(flow: ReviewFlow, sample: dict[str, Any], progress: str, *,
+             interactive: bool) -> str:
     review_ = sample["review"]
     verdict = review_["verdict"]
-    if review_["corrected_intent"]:
+    if review_.get("corrected_intent"):
         verdict += f" -> {review_['corrected_intent']}"
+    if review_.get("reason"):
+        verdict += f" ({review_['reason']})"
     if interactive:
         return f"  saved: {verdict}\n"
-    source = sample.get("source", "?")
-    return (f"{progress} {sample['id']} {sample['intent']} ({source}) "
+    return (f"{progress} {sample['id']} {sample['intent']} ({flow.describe(sample)}) "
             f"{sample['text']!r}: {verdict}\n")

@@ -33,14 +33,16 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # Writing a model folder: for the stages that write one, never the runtime's.
     ("hf_pipeline.model_folder.update",),
     ("hf_pipeline.runtime",),
-    ("hf_pipeline.data_sources", "hf_pipeline.base_model", "hf_pipeline.hub"),
+    ("hf_pipeline.data_sources", "hf_pipeline.base_model", "hf_pipeline.hub",
+     "hf_pipeline.feedback.requests"),
     ("hf_pipeline.generate",),
     ("hf_pipeline.devset", "hf_pipeline.verify"),
     ("hf_pipeline.train",),
     ("hf_pipeline.export",),
     ("hf_pipeline.release",),
     ("hf_pipeline.calibrate",),
-    ("hf_pipeline.publish",),
+    # The feedback review publishes a requests dataset; its format (requests) is lower.
+    ("hf_pipeline.publish", "hf_pipeline.feedback"),
     ("hf_pipeline.pipeline",),
     ("hf_pipeline.cli", "hf_pipeline.__main__"),
 )

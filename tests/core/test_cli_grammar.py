@@ -57,7 +57,8 @@ def test_the_walk_sees_every_command() -> None:
             "model publish", "model status", "space publish", "space build", "demo", "train",
             "evaluate", "export model", "export gate", "export verify", "export benchmark",
             "release", "calibrate fit", "calibrate analyze", "calibrate test-single",
-            "predict", "run"} == set(CURRENT)
+            "predict", "run", "feedback pull", "feedback review",
+            "feedback publish"} == set(CURRENT)
     assert set(CURRENT) >= RESULTLESS | MODEL_COMMANDS
 
 
