@@ -240,6 +240,18 @@ def check_feedback_token(api: HfApi, token: str, repo_id: str) -> list[str]:
     return []
 
 
+def prepare_feedback_token(api: HfApi, repo_id: str, *,
+                           say: Callable[[str], None]) -> str | None:
+    """The token ``set_feedback_secret`` will set: on a real Hub, $SQRY_NL_FEEDBACK_TOKEN,
+    checked now (before anything is created); on the local Hub, None (it has no secrets)."""
+    token = feedback_token()
+    if token is None or is_local_endpoint(api.endpoint):
+        return None
+    for warning in check_feedback_token(api, token, repo_id):
+        say(warning)
+    return token
+
+
 def secret_instructions(space_repo: str, repo_id: str) -> str:
     return (f"feedback is off on {space_repo} until it has the secret {TOKEN_ENV} (the page "
             f"says so). To turn it on: {TOKEN_HELP.format(repo=repo_id)}; then either set "

@@ -46,10 +46,8 @@ from hf_pipeline.io import atomic_write_text, sha256_file
 from hf_pipeline.publish.feedback_repo import (
     REPO_KEY,
     FeedbackSettings,
-    check_feedback_token,
     ensure_feedback_repo,
-    feedback_token,
-    is_local_endpoint,
+    prepare_feedback_token,
     set_feedback_secret,
 )
 from hf_pipeline.repo_ids import check_repo_id, check_revision
@@ -340,11 +338,9 @@ def publish_space(repo_id: str, *, model_repo: str, model_revision: str, private
         from hf_pipeline.runtime import IntentClassifier
 
         IntentClassifier.from_hub(model_repo, revision=commit, token=api.token)
-    token = feedback_token() if feedback else None
+    token = None
     if feedback:
-        if token is not None and not is_local_endpoint(api.endpoint):
-            for warning in check_feedback_token(api, token, feedback.repo_id):
-                say(warning)
+        token = prepare_feedback_token(api, feedback.repo_id, say=say)
         made = ensure_feedback_repo(api, feedback, space_repo=repo_id)
         say(f"feedback dataset {made.repo_id}: {'created' if made.created else 'exists'}, "
             f"{'private' if made.private else 'public'}; card {made.card}.")

@@ -178,9 +178,9 @@ def run_space_publish(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    feedback_settings(args)  # a bad --feedback-repo is refused before any Hub is started
     check_listen(args.host, args.port)  # before the Hub, the model and the app are loaded
     space = _space_source(args)
-    feedback_settings(args)  # a bad --feedback-repo is refused before any Hub is started
     if args.local_hub is None:
         use_hub_options(args)
         return _demo(args, space)
