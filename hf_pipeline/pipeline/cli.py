@@ -73,6 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        metavar=flag[2:].upper(),
                        help=text + help_default(classes[section], field))
     _add_repo_options(p)
+    _add_feedback_options(p)
     p.add_argument("--allow-small", dest="generate.allow_small", action="store_true",
                    default=None, help="allow fewer than 1000 samples per intent (a quick try, "
                    "not a training set)")
@@ -107,6 +108,19 @@ def _add_repo_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(flag, dest=f"pipeline.{field}", action=DeprecatedOption, use=use)
 
 
+def _add_feedback_options(p: argparse.ArgumentParser) -> None:
+    d = PipelineConfig()
+    p.add_argument("--feedback", dest="pipeline.feedback", action="store_true", default=None,
+                   help="turn on the Space's feedback control: its rows go to a dataset repo "
+                   "(default: the Space's name + -feedback), created if missing; on a real "
+                   "Hub the Space gets the write token in $SQRY_NL_FEEDBACK_TOKEN as a secret")
+    p.add_argument("--feedback-repo", dest="pipeline.feedback_repo", metavar="NAME",
+                   help="the feedback dataset repo, NAME or NS/NAME (implies --feedback)")
+    p.add_argument("--feedback-every", dest="pipeline.feedback_every_minutes", type=float,
+                   metavar="MINUTES", help="commit the feedback rows every MINUTES "
+                   f"(default {d.feedback_every_minutes:g})")
+
+
 def repo_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """PipelineConfig fields from --dataset, --model, --space and --visibility."""
     out: dict[str, Any] = {}
@@ -120,6 +134,8 @@ def repo_overrides(args: argparse.Namespace) -> dict[str, Any]:
         out["space_repo"] = args.space
     if args.visibility is not None:
         out["public"] = args.visibility == "public"
+    if getattr(args, "pipeline.feedback_repo", None) is not None:
+        out["feedback"] = True
     return out
 
 
@@ -177,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
         check_listen(SERVE_HOST, args.port)
     quiet_library_noise(debug=logging.getLogger("hf_pipeline").isEnabledFor(logging.DEBUG))
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    serve = _serve(args) if args.serve else None
+    serve = _serve(args, cfg.pipeline.feedback_every_minutes) if args.serve else None
     try:
         result = run_pipeline(cfg, from_stage=args.from_stage,
                               reporter=LineReporter(len(STAGE_NAMES)), while_hub_is_up=serve)
@@ -195,7 +211,7 @@ def _print_summary(args: argparse.Namespace, result: Any) -> None:
     sys.stdout.flush()
 
 
-def _serve(args: argparse.Namespace) -> Any:
+def _serve(args: argparse.Namespace, every: float) -> Any:
     port = args.port
 
     def serve(result: Any) -> None:
@@ -205,6 +221,14 @@ def _serve(args: argparse.Namespace) -> Any:
         _print_summary(args, result)
         model = result.outputs["publish-model"]
         spec = f"{model['repo_id']}@{model['tag']}"
+        feedback = result.outputs["publish-space"].get("feedback_repo")
+        if feedback:  # the app reads its token and repo from its environment
+            import os
+
+            from hf_pipeline.publish.feedback_repo import FeedbackSettings
+            from hf_pipeline.publish.space_cli import demo_feedback
+
+            os.environ.update(demo_feedback(FeedbackSettings(feedback, every)))
         print(f"serving the demo of {spec} on http://{SERVE_HOST}:{port} (Ctrl-C stops it and "
               "the Hub)", file=sys.stderr if args.json else sys.stdout, flush=True)
         load_app(space_app()).main(["--model", spec, "--host", SERVE_HOST, "--port", str(port)])

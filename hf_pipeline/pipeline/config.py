@@ -53,6 +53,11 @@ class PipelineConfig:
     model_repo: str = "sqry-nl-intent-classifier"
     model_tag: str = f"v{__version__}"
     space_repo: str = "sqry-nl-intent-demo"
+    # The Space's feedback control: its rows go to the dataset repo feedback_repo (default:
+    # the Space's name + "-feedback"), committed every feedback_every_minutes.
+    feedback: bool = False
+    feedback_repo: str | None = None
+    feedback_every_minutes: float = option(5.0, gt=0, le=24 * 60)
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -63,6 +68,12 @@ class PipelineConfig:
             check_repo_id(getattr(self, name), field=name, namespace=False)
         if self.namespace is not None:
             check_namespace(self.namespace)
+        if self.feedback_repo is not None and not self.feedback:
+            raise InvalidValueError("feedback_repo", self.feedback_repo, "unset while feedback "
+                                    "is false", fix="set feedback: true (or --feedback) to "
+                                    "turn the Space's feedback on, or drop feedback_repo.")
+        if self.feedback:
+            check_repo_id(self.feedback_name, field="feedback_repo", namespace=False)
         for name in ("dataset_tag", "model_tag"):
             if not TAG_PATTERN.match(getattr(self, name)):
                 raise InvalidValueError(name, getattr(self, name), "a version tag like v1.0.0",
@@ -76,6 +87,11 @@ class PipelineConfig:
     def model_version(self) -> str:
         """What version.txt says: the model tag without its 'v'."""
         return self.model_tag.removeprefix("v")
+
+    @property
+    def feedback_name(self) -> str:
+        """The feedback dataset repo: ``feedback_repo``, else the Space's name + -feedback."""
+        return self.feedback_repo or f"{self.space_repo}-feedback"
 
     def repo_id(self, name: str, namespace: str) -> str:
         """``name`` in ``namespace`` unless it names its own."""

@@ -60,7 +60,8 @@ class Context:
 
     def repo(self, kind: str) -> str:
         p = self.cfg.pipeline
-        name = {"dataset": p.dataset_repo, "model": p.model_repo, "space": p.space_repo}[kind]
+        name = {"dataset": p.dataset_repo, "model": p.model_repo, "space": p.space_repo,
+                "feedback": p.feedback_name}[kind]
         return p.repo_id(name, self.hub.namespace)
 
     def api(self) -> Any:
@@ -448,21 +449,32 @@ def _model_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
 def _space_inputs(ctx: Context) -> dict[str, Any]:
     from hf_pipeline.publish.space import space_app
 
-    model = ctx.outputs["publish-model"]
+    model, feedback = ctx.outputs["publish-model"], _feedback(ctx)
+    # Feedback's keys only when it is on: a run state written without it keeps its hash.
     return {"hub": ctx.hub.identity, "repo_id": ctx.repo("space"), "private": ctx.hub.private,
             "model_repo": model["repo_id"], "model_tag": model["tag"],
             "model_commit": model["commit"], "app_sha256": sha256_file(space_app()),
-            "hf_pipeline": __version__}
+            "hf_pipeline": __version__, **(feedback.config() if feedback else {})}
+
+
+def _feedback(ctx: Context) -> Any:
+    from hf_pipeline.publish.feedback_repo import FeedbackSettings
+
+    p = ctx.cfg.pipeline
+    return FeedbackSettings(ctx.repo("feedback"), p.feedback_every_minutes,
+                            private=ctx.hub.private) if p.feedback else None
 
 
 def _space_run(ctx: Context, resume: bool) -> dict[str, Any]:
     from hf_pipeline.publish.space import publish_space
 
-    model = ctx.outputs["publish-model"]
+    model, feedback = ctx.outputs["publish-model"], _feedback(ctx)
     commit = publish_space(ctx.repo("space"), model_repo=model["repo_id"],
-                           model_revision=model["tag"], private=ctx.hub.private)
-    ctx.notes.append(f"{ctx.repo('space')}, commit {commit[:12]}")
-    return {"repo_id": ctx.repo("space"), "commit": commit}
+                           model_revision=model["tag"], private=ctx.hub.private,
+                           feedback=feedback, say=ctx.notes.append)
+    ctx.notes.insert(0, f"{ctx.repo('space')}, commit {commit[:12]}")
+    return {"repo_id": ctx.repo("space"), "commit": commit,
+            **({"feedback_repo": feedback.repo_id} if feedback else {})}
 
 
 def _space_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
@@ -470,6 +482,8 @@ def _space_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
 
     try:
         info = ctx.api().repo_info(outputs["repo_id"], repo_type="space")
+        if outputs.get("feedback_repo"):
+            ctx.api().repo_info(outputs["feedback_repo"], repo_type="dataset")
     except (RepositoryNotFoundError, HfHubHTTPError):
         return False
     return info.sha == outputs["commit"]

@@ -7,7 +7,9 @@ import, inside functions too), with the package renamed; app.py is copied with t
 renaming. The build fails if that closure reaches a pipeline stage or a training library:
 the Space could not install them, and the runtime must stand alone. ``space_config.json``
 names the model repo, the revision and the commit it named at publish time, so the Space needs
-no settings.
+no settings; with ``feedback``, also the dataset repo its feedback rows go to and how often
+they are committed (``hf_pipeline.publish.feedback_repo`` creates that repo and gives the
+Space its write token).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import platform
 import sys
 import tempfile
 import tokenize
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +43,13 @@ from hf_pipeline.imports import (
     module_files,
 )
 from hf_pipeline.io import atomic_write_text, sha256_file
+from hf_pipeline.publish.feedback_repo import (
+    REPO_KEY,
+    FeedbackSettings,
+    ensure_feedback_repo,
+    prepare_feedback_token,
+    set_feedback_secret,
+)
 from hf_pipeline.repo_ids import check_repo_id, check_revision
 
 if TYPE_CHECKING:
@@ -211,16 +220,19 @@ def requirements(libraries: Iterable[str]) -> str:
 
 
 def readme(card: SpaceCard, *, model_repo: str, model_revision: str,
-           space_repo: str | None) -> str:
+           space_repo: str | None, feedback_repo: str | None = None) -> str:
     meta = {"title": card.title, "emoji": card.emoji, "colorFrom": card.color_from,
             "colorTo": card.color_to, "sdk": "gradio",
             "sdk_version": importlib.metadata.version("gradio"),
             "python_version": ".".join(platform.python_version_tuple()[:2]),
             "app_file": APP_FILE, "models": [model_repo],
+            **({"datasets": [feedback_repo]} if feedback_repo else {}),
             "short_description": card.short_description, "license": card.license,
             "pinned": False}
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
     client = space_repo or "OWNER/SPACE"
+    feedback = (f"\n\nFeedback (\"Is this right?\") is saved to the dataset `{feedback_repo}`, "
+                "as its card describes: no IP address, no user name." if feedback_repo else "")
     return f"""---
 {front}---
 
@@ -230,7 +242,7 @@ Type a request as you would ask sqry, the code-search tool, and see which of its
 intents the classifier picks, with all eight calibrated probabilities and what sqry would do
 (run the command, ask to confirm, or ask what you meant). The batch tab takes many requests
 at once. The model is `{model_repo}` at `{model_revision}`, loaded with its checksums
-verified.
+verified.{feedback}
 
 API (`pip install gradio_client`):
 
@@ -250,9 +262,11 @@ and app.py's imports renamed to it; do not edit them here.
 
 def build_space_folder(out_dir: str | Path, *, model_repo: str, model_revision: str,
                        model_commit: str | None = None, space_repo: str | None = None,
-                       card: SpaceCard = SpaceCard()) -> Path:
+                       card: SpaceCard = SpaceCard(),
+                       feedback: FeedbackSettings | None = None) -> Path:
     """Write the Space into ``out_dir`` (absent or empty): app.py, sqry_nl_runtime/,
-    requirements.txt, README.md and space_config.json. Same inputs, same bytes."""
+    requirements.txt, README.md and space_config.json (``feedback_repo`` null: feedback
+    off). Same inputs, same bytes."""
     out = Path(out_dir)
     check_repo_id(model_repo, field="model_repo")
     check_revision(model_revision, field="model_revision")
@@ -278,11 +292,13 @@ def build_space_folder(out_dir: str | Path, *, model_repo: str, model_revision: 
         files[target.as_posix()] = generated_module(path)
     files["requirements.txt"] = requirements(closure.libraries | app_libraries(app))
     files["README.md"] = readme(card, model_repo=model_repo, model_revision=model_revision,
-                                space_repo=space_repo)
+                                space_repo=space_repo,
+                                feedback_repo=feedback.repo_id if feedback else None)
     files[SPACE_CONFIG_FILE] = json.dumps({
         "model_repo": model_repo, "model_revision": model_revision,
         "model_commit": model_commit, "built_by": f"hf_pipeline {__version__}",
         "runtime_sources": {name: sha256_file(path) for name, path in closure.modules.items()},
+        **(feedback.config() if feedback else {REPO_KEY: None}),
     }, indent=2) + "\n"
     for relative, text in sorted(files.items()):
         if relative.endswith(".py"):
@@ -296,14 +312,20 @@ def build_space_folder(out_dir: str | Path, *, model_repo: str, model_revision: 
 
 def publish_space(repo_id: str, *, model_repo: str, model_revision: str, private: bool = False,
                   card: SpaceCard = SpaceCard(), check_model: bool = True,
-                  api: HfApi | None = None) -> str:
+                  api: HfApi | None = None, feedback: FeedbackSettings | None = None,
+                  say: Callable[[str], None] = log.warning) -> str:
     """Create the Space repo if needed and upload the built folder as one commit; the same
     content again is a no-op. Returns the Space's commit sha.
 
     The model's revision is resolved to its commit now, and the Space loads that commit: a
     tag moved later does not change what the Space serves. ``check_model`` first loads the
     model as the Space will (checksums verified), so a Space that cannot start is never
-    published."""
+    published.
+
+    ``feedback``: first the feedback write token (``SQRY_NL_FEEDBACK_TOKEN`` in this
+    environment) is checked on a real Hub, then the dataset repo is made
+    (``ensure_feedback_repo``), the Space published naming it, and, on a real Hub, the
+    token set as the Space's secret; ``say`` tells the person what happened or what to do."""
     from huggingface_hub import HfApi
 
     check_repo_id(repo_id)
@@ -316,10 +338,16 @@ def publish_space(repo_id: str, *, model_repo: str, model_revision: str, private
         from hf_pipeline.runtime import IntentClassifier
 
         IntentClassifier.from_hub(model_repo, revision=commit, token=api.token)
+    token = None
+    if feedback:
+        token = prepare_feedback_token(api, feedback.repo_id, say=say)
+        made = ensure_feedback_repo(api, feedback, space_repo=repo_id)
+        say(f"feedback dataset {made.repo_id}: {'created' if made.created else 'exists'}, "
+            f"{'private' if made.private else 'public'}; card {made.card}.")
     with tempfile.TemporaryDirectory(prefix="space_") as tmp:
         folder = build_space_folder(Path(tmp) / "space", model_repo=model_repo,
                                     model_revision=model_revision, model_commit=commit,
-                                    space_repo=repo_id, card=card)
+                                    space_repo=repo_id, card=card, feedback=feedback)
         with hub_errors(f"publish Space {repo_id}", endpoint=api.endpoint):
             api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private,
                             exist_ok=True)
@@ -329,4 +357,6 @@ def publish_space(repo_id: str, *, model_repo: str, model_revision: str, private
                                      commit_message=f"Space for {model_repo}@{model_revision}")
     log.info("published %s at %s (model %s@%s = %s)", repo_id, info.oid, model_repo,
              model_revision, commit)
+    if feedback:
+        set_feedback_secret(api, repo_id, feedback.repo_id, token, say=say)
     return info.oid

@@ -6,15 +6,22 @@ tag (``namespace/name@v1.0.0``), or from a Space repo downloaded whole (``--spac
 then runs on its own generated runtime, as on the Hub. ``--local-hub DATA_DIR`` takes the
 repos from the project's local Hub, started over that folder for the demo (the ``hub/``
 folder of an ``hf-pipeline run`` output).
+
+``--feedback-repo NS/NAME`` (publish, build, demo) turns on the page's "Is this right?"
+control: its rows go to that dataset repo (created if missing, private unless
+``--visibility public``). The write token travels only in environments: a Space secret set
+from ``SQRY_NL_FEEDBACK_TOKEN`` on a real Hub, the local Hub's token in the demo's own.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from hf_pipeline.cli_options import (
     DeprecatedOption,
@@ -24,13 +31,23 @@ from hf_pipeline.cli_options import (
     add_model_option,
     add_output_option,
     add_visibility_option,
+    note,
     print_result,
     use_hub_options,
 )
 from hf_pipeline.errors import ConfigError
 from hf_pipeline.io import check_outputs, folder_output
 from hf_pipeline.limits import check_listen
-from hf_pipeline.repo_ids import check_revision, is_hub_spec, split_repo, split_spec
+from hf_pipeline.repo_ids import (
+    check_repo_id,
+    check_revision,
+    is_hub_spec,
+    split_repo,
+    split_spec,
+)
+
+if TYPE_CHECKING:
+    from hf_pipeline.publish.feedback_repo import FeedbackSettings
 
 SPACE_MODEL = "a model repo at a tag, NAMESPACE/NAME@TAG (the Space loads it from the Hub)"
 
@@ -51,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_option(build, required=True, metavar="DIR",
                       help="folder to write (absent or empty)")
     build.add_argument("--repo-id", help="the Space repo the card's API example names")
+    add_feedback_options(build, creates=False)
     add_json_option(build)
     build.set_defaults(func=run_space_build)
     add_deprecated_command(sub, "publish-space", "space publish", _space_publish)
@@ -72,6 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--local-hub", type=Path, metavar="DATA_DIR",
                    help="start the project's local Hub over DATA_DIR (e.g. out/hub of "
                    "`hf-pipeline run`) on a free port, and take the model or Space from it")
+    add_feedback_options(d, creates=True)
     add_hub_options(d)
     d.set_defaults(func=run_demo)
 
@@ -79,10 +98,45 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _space_publish(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo-id", required=True, help="Space repo, namespace/name")
     add_model_option(p, accepts=SPACE_MODEL)
-    add_visibility_option(p, default="public", what="the Space", deprecated=["--private"])
+    add_visibility_option(p, default=None, what="the repos it creates", deprecated=["--private"],
+                          default_text="the Space public, the feedback dataset private")
+    add_feedback_options(p, creates=True)
     add_json_option(p)
     add_hub_options(p)
     p.set_defaults(func=run_space_publish)
+
+
+def add_feedback_options(p: argparse.ArgumentParser, *, creates: bool) -> None:
+    from hf_pipeline.publish.feedback_repo import DEFAULT_EVERY_MINUTES, TOKEN_ENV
+
+    made = (" (created if missing, private unless --visibility public, with its card)"
+            if creates else "")
+    p.add_argument("--feedback-repo", metavar="NS/NAME", help="turn on the page's feedback "
+                   f"control: rows go to this Hub dataset repo{made}. The write token comes "
+                   f"from ${TOKEN_ENV}, never from the command line")
+    p.add_argument("--feedback-every", type=float, default=DEFAULT_EVERY_MINUTES,
+                   metavar="MINUTES", help="commit the feedback rows every MINUTES "
+                   f"(default {DEFAULT_EVERY_MINUTES:g}); with --feedback-repo")
+
+
+def feedback_settings(args: argparse.Namespace, *,
+                      private: bool = True) -> FeedbackSettings | None:
+    """The feedback options, checked before anything is asked or written; None when off."""
+    from hf_pipeline.publish.feedback_repo import (
+        DEFAULT_EVERY_MINUTES,
+        FeedbackSettings,
+        check_every_minutes,
+        check_feedback_repo,
+    )
+
+    every = check_every_minutes(args.feedback_every, field="--feedback-every")
+    if args.feedback_repo is None:
+        if every != DEFAULT_EVERY_MINUTES:
+            raise ConfigError("--feedback-every needs --feedback-repo NS/NAME: without a "
+                              "dataset repo there is no feedback to commit.")
+        return None
+    repo = check_feedback_repo(args.feedback_repo, field="--feedback-repo")
+    return FeedbackSettings(repo, every, private=private)
 
 
 def hub_model(spec: str) -> tuple[str, str]:
@@ -99,8 +153,9 @@ def run_space_build(args: argparse.Namespace) -> int:
 
     check_outputs({"--output": folder_output(args.output)})
     repo, revision = hub_model(args.model)
+    feedback = feedback_settings(args)
     folder = build_space_folder(args.output, model_repo=repo, model_revision=revision,
-                                space_repo=args.repo_id)
+                                space_repo=args.repo_id, feedback=feedback)
     print_result(args, {"folder": str(folder), "model": args.model, "space": args.repo_id},
                  f"built the Space in {folder}")
     return 0
@@ -111,14 +166,19 @@ def run_space_publish(args: argparse.Namespace) -> int:
     from hf_pipeline.publish.space import publish_space
 
     repo, revision = hub_model(args.model)
+    check_repo_id(args.repo_id, field="--repo-id")
+    feedback = feedback_settings(args, private=args.visibility != "public")
     sha = publish_space(args.repo_id, model_repo=repo, model_revision=revision,
-                        private=args.visibility == "private")
-    print_result(args, {"repo_id": args.repo_id, "commit": sha, "model": args.model},
+                        private=args.visibility == "private", feedback=feedback,
+                        say=lambda text: note(args, text))
+    print_result(args, {"repo_id": args.repo_id, "commit": sha, "model": args.model,
+                        "feedback_repo": feedback.repo_id if feedback else None},
                  f"published Space {args.repo_id} (commit {sha[:12]}) for {args.model}")
     return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    feedback_settings(args)  # a bad --feedback-repo is refused before any Hub is started
     check_listen(args.host, args.port)  # before the Hub, the model and the app are loaded
     space = _space_source(args)
     if args.local_hub is None:
@@ -156,6 +216,9 @@ def _space_source(args: argparse.Namespace) -> tuple[str, str] | None:
 
 def _demo(args: argparse.Namespace, space: tuple[str, str] | None) -> int:
     serve = ["--host", args.host, "--port", str(args.port)]
+    feedback = feedback_settings(args)
+    if feedback is not None:
+        os.environ.update(demo_feedback(feedback))
     if space is not None:
         from huggingface_hub import snapshot_download
 
@@ -168,6 +231,38 @@ def _demo(args: argparse.Namespace, space: tuple[str, str] | None) -> int:
     from hf_pipeline.publish.space import space_app
 
     return load_app(space_app()).main(["--model", args.model, *serve])
+
+
+def demo_feedback(feedback: FeedbackSettings) -> dict[str, str]:
+    """Make the feedback repo if missing; the app's environment for it. The token: on the
+    local Hub, the one this process talks to it with; on a real Hub, $SQRY_NL_FEEDBACK_TOKEN
+    (a token for that repo only), which the app reads where it is anyway."""
+    from huggingface_hub import HfApi, get_token
+
+    from hf_pipeline.hub_client import hub_endpoint
+    from hf_pipeline.publish.feedback_repo import (
+        TOKEN_ENV,
+        TOKEN_HELP,
+        demo_environment,
+        ensure_feedback_repo,
+        feedback_token,
+        is_local_endpoint,
+    )
+
+    endpoint = hub_endpoint()
+    token = get_token() if is_local_endpoint(endpoint) else feedback_token()
+    if token is None:
+        where = ("a token for the local Hub (HF_TOKEN, or use --local-hub)"
+                 if is_local_endpoint(endpoint) else
+                 f"{TOKEN_ENV} set to a write token for {feedback.repo_id} only: "
+                 f"{TOKEN_HELP.format(repo=feedback.repo_id)}")
+        raise ConfigError(f"--feedback-repo {feedback.repo_id}: the Hub at {endpoint} needs "
+                          f"{where}.")
+    made = ensure_feedback_repo(HfApi(endpoint=endpoint), feedback)
+    print(f"feedback on: rows go to {made.repo_id} ({'created, ' if made.created else ''}"
+          f"{'private' if made.private else 'public'}) every "
+          f"{feedback.every_minutes:g} minute(s)", file=sys.stderr)
+    return demo_environment(feedback, token)
 
 
 def load_app(app_file: Path) -> ModuleType:

@@ -1,8 +1,10 @@
 """API handlers for accounts and repositories: whoami, validate-yaml, create/delete/settings,
-info, refs, commits, tree, paths-info, tags and branches."""
+info, refs, commits, tree, paths-info, tags and branches, and Space secrets."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -38,6 +40,7 @@ from hf_pipeline.hub.server.transport import (
     check_write_auth,
     route,
 )
+from hf_pipeline.io import atomic_write_bytes
 
 README_BODY_MAX = 4 << 20  # validate-yaml: a README and its metadata
 PATHS_BODY_MAX = 8 << 20  # paths-info: many paths per request
@@ -266,6 +269,28 @@ def delete_branch(ctx: ServerContext, req: Request) -> Response:
     return Response.json({})
 
 
+SECRETS_FILE = "secrets.json"  # beside repo.json: each key's sha256, never the value
+
+
+def add_space_secret(ctx: ServerContext, req: Request) -> Response:
+    """``HfApi.add_space_secret``: the Hub keeps the value for the Space's runtime, which
+    this server does not run; it records each key with the sha256 of its value (so a test
+    can check what was set) and never stores, logs or returns the value."""
+    body = req.json_object("secrets")
+    key, value = get_str(body, "key", "secrets"), get_str(body, "value", "secrets")
+    if not key or not key.replace("_", "").isalnum() or key[0].isdigit():
+        raise bad_request(f"Invalid secret key {key[:50]!r}: letters, digits and '_'.")
+    description = get_str(body, "description", "secrets", default="") or ""
+    with ctx.store.lock:
+        repo = ctx.store.get("space", repo_id_of(req))
+        path = repo.path / SECRETS_FILE
+        secrets = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        secrets[key] = {"sha256": hashlib.sha256(value.encode()).hexdigest(),
+                        "description": description}
+        atomic_write_bytes(path, json.dumps(secrets, indent=2).encode())
+    return Response.json({})
+
+
 def _api(sub: str) -> str:
     return f"/api/{API_TYPE}/{REPO}{sub}"
 
@@ -288,4 +313,5 @@ ROUTES: list[Route] = [
     route("DELETE", _api("/tag/(?P<rev>.+)"), delete_tag, write=True),
     route("POST", _api("/branch/(?P<rev>.+)"), create_branch, write=True),
     route("DELETE", _api("/branch/(?P<rev>.+)"), delete_branch, write=True),
+    route("POST", f"/api/spaces/{REPO}/secrets", add_space_secret, write=True),
 ]
