@@ -222,17 +222,30 @@ def _with_label(split: Dataset, source: str, name: str, class_label_type: type) 
     raise DataFileError(source, f"split {name!r} has neither a 'label' nor an 'intent' column.")
 
 
-def load_dev_set(path: str | Path | None = None) -> Dataset:
-    """The human-written dev set (never used for training): columns text, label."""
-    from datasets import Dataset, Features, Value
-
-    path = Path(path) if path is not None else DEV_SET_PATH
+def _human_rows(path: Path, what: str) -> TextSet:
+    """(texts, label ids) of a human-written JSONL set of {"text", "intent"} rows."""
     texts, labels = [], []
     for lineno, row in read_text_rows(path):
         texts.append(row["text"])
         labels.append(_label_id(row.get("intent"), f"{path}:{lineno}", "intent"))
     if not texts:
-        raise DataFileError(path, "the dev set is empty.")
+        raise DataFileError(path, f"the {what} is empty.")
+    return texts, labels
+
+
+def load_calibration_set(path: str | Path | None = None) -> TextSet:
+    """The human-written calibration set (only ever used to fit T): (texts, label ids); the
+    packaged one unless ``path`` is given. Same row format as the dev set."""
+    return _human_rows(Path(path) if path is not None else CALIBRATION_SET_PATH,
+                       "calibration set")
+
+
+def load_dev_set(path: str | Path | None = None) -> Dataset:
+    """The human-written dev set (never used for training): columns text, label."""
+    from datasets import Dataset, Features, Value
+
+    path = Path(path) if path is not None else DEV_SET_PATH
+    texts, labels = _human_rows(path, "dev set")
     features = Features({"text": Value("string"), "label": class_label()})
     return Dataset.from_dict({"text": texts, "label": labels}, features=features)
 

@@ -15,7 +15,7 @@ from hf_pipeline.cli_options import (
     note,
     print_result,
 )
-from hf_pipeline.config import help_default
+from hf_pipeline.config import default_of, help_default
 from hf_pipeline.io import check_outputs, folder_output
 from hf_pipeline.runtime.cli import add_model_options
 
@@ -23,9 +23,10 @@ from hf_pipeline.runtime.cli import add_model_options
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "calibrate", help="fit the temperature of a release folder; analyse confidences",
-        description="Temperature scaling of a release folder (INT8 ONNX): T is fitted by NLL "
-        "on the calibration split (validation), reported on the template test split and the "
-        "human dev set, written to temperature.json; the checksums are refreshed.")
+        description="Temperature scaling of a release folder (INT8 ONNX): T is fitted on the "
+        "human-written calibration set (by default), with the method chosen by "
+        "cross-validation inside it, reported on the template test split and the human dev "
+        "set, written to temperature.json; the checksums are refreshed.")
     sub = p.add_subparsers(dest="calibrate_command", metavar="ACTION", required=True)
     _add_fit(sub)
     _add_analyze(sub)
@@ -53,6 +54,17 @@ def _add_fit(sub: Any) -> None:
                       "calibration_report.json (default: MODEL.reports)")
     p.add_argument("--report-dir", type=Path, dest="report_dir", action=DeprecatedOption,
                    use="--output")
+    p.add_argument("--calibration-data", metavar="human|validation|FILE.jsonl",
+                   help="what T is fitted on: 'human' (the packaged human-written calibration "
+                   "set), 'validation' (the template validation split of --data), or a JSONL "
+                   'file of {"text", "intent"} rows'
+                   + help_default(CalibrateConfig, "calibration_data"))
+    p.add_argument("--real-data", metavar="SPEC",
+                   help="a reviewed requests dataset (requests.jsonl, its folder, or "
+                   "NS/NAME@TAG): its 'calibration' rows join the fit when there are at least "
+                   f"{default_of(CalibrateConfig, 'min_requests')} of them "
+                   "(option min_requests), and are reported as the set 'requests'; its "
+                   "'train' rows are never used here")
     p.add_argument("--batch-size", type=int, help="queries per model call (1: unpadded, as "
                    "the runtime)" + help_default(CalibrateConfig, "batch_size"))
     add_json_option(p, result="temperature.json")
@@ -107,12 +119,14 @@ def run_fit(args: argparse.Namespace) -> int:
     from hf_pipeline.model_folder.temperature import read_temperature
 
     overrides = {"data": args.data, "revision": args.revision, "dev_set": args.dev_set,
-                 "report_dir": args.report_dir, "batch_size": args.batch_size}
+                 "report_dir": args.report_dir, "batch_size": args.batch_size,
+                 "calibration_data": args.calibration_data, "real_data": args.real_data}
     cfg = resolve(CalibrateConfig, config_file=args.config, overrides=overrides)
     report_dir = cfg.report_dir or reports_dir(args.model)
     check_outputs({"--output": folder_output(report_dir)},
                   inputs={"--model": args.model, "--data": cfg.data, "--dev-set": cfg.dev_set,
-                          "--config": args.config})
+                          "--config": args.config, "--calibration-data": cfg.calibration_data,
+                          "--real-data": cfg.real_data})
     path = calibrate(args.model, cfg=cfg)
     document = read_temperature(path)
     print_result(args, document, lambda: format_table(document))

@@ -40,11 +40,13 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-def scaled_nll(logits: np.ndarray, labels: np.ndarray,
-               temperature: float | np.ndarray) -> float:
-    """NLL of ``softmax(logits / temperature)`` (a scalar T, or one per class)."""
+def scaled_nll(logits: np.ndarray, labels: np.ndarray, temperature: float | np.ndarray,
+               weights: np.ndarray | None = None) -> float:
+    """NLL of ``softmax(logits / temperature)`` (a scalar T, or one per class); a weighted
+    mean when ``weights`` (one per sample) are given."""
     z = np.asarray(logits, dtype=np.float64) / temperature
-    return float(-_log_softmax(z)[np.arange(len(labels)), labels].mean())
+    losses = -_log_softmax(z)[np.arange(len(labels)), labels]
+    return float(losses.mean() if weights is None else np.average(losses, weights=weights))
 
 
 def _inputs(logits: np.ndarray, labels: Sequence[int] | np.ndarray
@@ -60,30 +62,65 @@ def _inputs(logits: np.ndarray, labels: Sequence[int] | np.ndarray
 
 
 def fit_temperature(logits: np.ndarray, labels: Sequence[int] | np.ndarray, *,
-                    t_min: float = T_MIN, t_max: float = T_MAX) -> TemperatureFit:
-    """The NLL-minimising temperature in [t_min, t_max]."""
+                    t_min: float = T_MIN, t_max: float = T_MAX,
+                    weights: np.ndarray | None = None, warn: bool = True) -> TemperatureFit:
+    """The NLL-minimising temperature in [t_min, t_max] (the weighted NLL with ``weights``;
+    ``warn``: log a warning when a bound decided T)."""
     from scipy.optimize import minimize_scalar
 
     z, y = _inputs(logits, labels)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    if w is not None and (w.shape != y.shape or not np.isfinite(w).all() or (w < 0).any()
+                          or w.sum() <= 0):
+        raise ValueError(f"expected {len(y)} finite weights >= 0 with a positive sum")
     lo, hi = math.log(t_min), math.log(t_max)
-    result = minimize_scalar(lambda u: scaled_nll(z, y, math.exp(u)), bounds=(lo, hi),
+    result = minimize_scalar(lambda u: scaled_nll(z, y, math.exp(u), w), bounds=(lo, hi),
                              method="bounded", options={"xatol": 1e-8})
     temperature = float(math.exp(result.x))
-    before, after = scaled_nll(z, y, 1.0), scaled_nll(z, y, temperature)
+    before, after = scaled_nll(z, y, 1.0, w), scaled_nll(z, y, temperature, w)
     if after > before:  # only possible by rounding when T = 1 is optimal
         temperature, after = 1.0, before
     at_bound = min(abs(result.x - lo), abs(result.x - hi)) < 1e-4
     # On separable data NLL underflows to a flat 0 well before t_min, and the search stops
     # anywhere on the flat part: if a bound is as good as the optimum, the bound decided.
     for bound in (t_min, t_max):
-        nll = scaled_nll(z, y, bound)
+        nll = scaled_nll(z, y, bound, w)
         if not at_bound and nll <= after + 1e-12:
             temperature, after, at_bound = bound, min(after, nll), True
-    if at_bound:
+    if at_bound and warn:
         log.warning("the fitted temperature %.4g is at the search bound [%g, %g]: the "
                     "calibration data may be too easy (all correct) or too small", temperature,
                     t_min, t_max)
     return TemperatureFit(temperature, before, after, len(y), bool(at_bound))
+
+
+def top_label_ece(probs: np.ndarray, labels: np.ndarray, *, bins: int) -> float:
+    """ECE of the top label over equal-width bins, as ``metrics.ece`` (netcal) computes it,
+    in numpy alone: cross-validation evaluates it many times."""
+    conf = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == labels).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, bins - 1)
+    gap = (np.bincount(index, correct, minlength=bins)
+           - np.bincount(index, conf, minlength=bins))
+    return float(np.abs(gap).sum() / len(labels))
+
+
+ECE_GRID = 401  # points on log T over [t_min, t_max] for the ECE-minimising T
+
+
+def fit_ece_temperature(logits: np.ndarray, labels: Sequence[int] | np.ndarray, *,
+                        bins: int, t_min: float = T_MIN, t_max: float = T_MAX) -> float:
+    """The T in [t_min, t_max] with the lowest top-label ECE, by a grid on log T (ECE is a
+    step function of T: no gradient to follow). Of equal minima, the T closest to 1."""
+    from hf_pipeline.runtime.classifier import softmax
+
+    z, y = _inputs(logits, labels)
+    grid = np.exp(np.linspace(math.log(t_min), math.log(t_max), ECE_GRID))
+    grid = np.append(grid, 1.0)[np.argsort(np.abs(np.log(np.append(grid, 1.0))),
+                                           kind="stable")]
+    eces = np.array([top_label_ece(softmax(z, t), y, bins=bins) for t in grid])
+    return float(grid[int(np.argmin(eces))])
 
 
 def fit_class_temperatures(logits: np.ndarray, labels: Sequence[int] | np.ndarray, *,

@@ -39,7 +39,7 @@ def check_table(out: str, folder: Path) -> None:
 def test_fit_runs_the_stage(release_copy: Path, tiny_data: Path, tiny_dev: Path,
                             capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["calibrate", "fit", "--model", str(release_copy), "--data", str(tiny_data),
-               "--dev-set", str(tiny_dev)])
+               "--dev-set", str(tiny_dev), "--calibration-data", "validation"])
     out = capsys.readouterr().out
     assert rc == 0
     check_table(out, release_copy)
@@ -50,7 +50,7 @@ def test_fit_runs_the_stage(release_copy: Path, tiny_data: Path, tiny_dev: Path,
 def test_run_with_output_and_json(release_copy: Path, tiny_data: Path, tiny_dev: Path,
                                       tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["calibrate", "fit", "--model", str(release_copy), "--data", str(tiny_data), "--dev-set",
-            str(tiny_dev), "--output", str(tmp_path / "report")]
+            str(tiny_dev), "--output", str(tmp_path / "report"), "--calibration-data", "validation"]
     assert main(argv) == 0
     check_table(capsys.readouterr().out, release_copy)
     assert (tmp_path / "report" / REPORT_FILE).is_file()

@@ -63,3 +63,52 @@ def test_per_class_temperatures_fit_no_worse_than_one() -> None:
     assert per_class.shape == (8,)
     assert per_class[7] > 2.5 * np.median(per_class[:7])
     assert scaled_nll(logits, labels, per_class) < scalar.nll_after - 0.01
+
+
+def test_top_label_ece_is_netcals() -> None:
+    from hf_pipeline.calibrate.fit import top_label_ece
+    from hf_pipeline.calibrate.metrics import ece
+
+    logits, labels = sampled(700, true_t=2.0, seed=5)
+    for t in (0.5, 1.0, 2.0):
+        probs = softmax(logits, t)
+        assert top_label_ece(probs, labels, bins=15) == pytest.approx(ece(probs, labels,
+                                                                          bins=15), abs=1e-12)
+
+
+def test_weights_count_like_repeated_rows() -> None:
+    logits, labels = sampled(300, true_t=2.0, seed=6)
+    weights = np.where(np.arange(300) < 100, 3.0, 1.0)
+    repeated = np.concatenate([logits[:100]] * 2 + [logits])
+    repeated_labels = np.concatenate([labels[:100]] * 2 + [labels])
+    assert fit_temperature(logits, labels, weights=weights).temperature == pytest.approx(
+        fit_temperature(repeated, repeated_labels).temperature, rel=1e-6)
+    with pytest.raises(ValueError, match="weights"):
+        fit_temperature(logits, labels, weights=-weights)
+
+
+def test_ece_temperature_lowers_ece() -> None:
+    from hf_pipeline.calibrate.fit import fit_ece_temperature, top_label_ece
+
+    logits, labels = sampled(2000, true_t=2.5, seed=7)
+    t = fit_ece_temperature(logits, labels, bins=15)
+    assert t == pytest.approx(2.5, rel=0.25)
+    assert top_label_ece(softmax(logits, t), labels, bins=15) < \
+        top_label_ece(softmax(logits, 1.0), labels, bins=15) / 3
+    assert fit_ece_temperature(logits, labels, bins=15) == t  # deterministic
+
+
+def test_stratified_folds_are_balanced_and_seeded() -> None:
+    from hf_pipeline.calibrate.select import stratified_folds
+
+    labels = np.repeat(np.arange(8), [12, 10, 10, 10, 10, 10, 7, 3])
+    folds = stratified_folds(labels, 5, seed=0)
+    sizes = np.bincount(folds, minlength=5)
+    assert sizes.max() - sizes.min() <= 1 and sizes.sum() == len(labels)
+    for c in range(8):  # every intent spread over the folds, at most one apart
+        per_fold = np.bincount(folds[labels == c], minlength=5)
+        assert per_fold.max() - per_fold.min() <= 1
+    assert (stratified_folds(labels, 5, seed=0) == folds).all()
+    assert (stratified_folds(labels, 5, seed=1) != folds).any()
+    with pytest.raises(ValueError, match="4 rows cannot make 5 folds"):
+        stratified_folds(labels[:4], 5, seed=0)

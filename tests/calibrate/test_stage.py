@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,9 @@ CONTRACT_METRICS = {"accuracy", "ece_before", "ece_after", "mce_before", "mce_af
 
 
 def config(data: Path, dev: Path, **kwargs: Any) -> CalibrateConfig:
+    """Fitted on the validation split (the older default) unless told otherwise: these tests
+    check the folder mechanics; tests/calibrate/test_fit_data.py checks the fit data."""
+    kwargs.setdefault("calibration_data", "validation")
     return CalibrateConfig(data=str(data), dev_set=str(dev), **kwargs)
 
 
@@ -123,7 +127,7 @@ def test_report_and_diagrams_go_beside_the_release(calibrated: tuple[Path, dict]
     assert not (report_dir / "reliability_validation.png").exists()
     report = json.loads((report_dir / REPORT_FILE).read_text(encoding="utf-8"))
     assert report["temperature"] == doc["temperature"]
-    assert report["config"]["calibration_split"] == "validation"
+    assert report["config"]["calibration_data"] == "validation"
     assert set(report["bins"]) == set(SIZES)
     for name, size in SIZES.items():
         for when in ("before", "after"):
@@ -226,7 +230,7 @@ def test_calibrate_repairs_a_folder_broken_only_in_its_own_files(
         (release_copy / "manifest.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ChecksumError):
         IntentClassifier.from_dir(release_copy)
-    calibrate(release_copy, cfg=CalibrateConfig(data=str(tiny_data), dev_set=str(tiny_dev)))
+    calibrate(release_copy, cfg=config(tiny_data, tiny_dev))
     assert verification_problems(release_copy) == []
     assert IntentClassifier.from_dir(release_copy).verified
 
@@ -246,41 +250,73 @@ def test_calibrate_does_not_repair_a_changed_graph(release_copy: Path, tiny_rele
 TRUE_T = 2.5
 
 
-def sampled(n: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Logits, and labels drawn from softmax(logits / TRUE_T): T = 1 is over-confident."""
+def sampled(n: int, *, seed: int, t: float = TRUE_T) -> tuple[np.ndarray, np.ndarray]:
+    """Logits, and labels drawn from softmax(logits / t): T = 1 is over-confident."""
     rng = np.random.default_rng(seed)
     logits = rng.normal(0, 3, size=(n, len(INTENTS)))
-    cumulative = softmax(logits, TRUE_T).cumsum(axis=1)
+    cumulative = softmax(logits, t).cumsum(axis=1)
     labels = np.minimum((cumulative < rng.random((n, 1))).sum(axis=1), len(INTENTS) - 1)
     return logits.astype(np.float32), labels
 
 
 def test_calibrate_logits_improves_a_held_out_set() -> None:
     cfg = CalibrateConfig(data="unused")
-    result = calibrate_logits(sampled(2000, seed=1), {"report": sampled(2000, seed=2)}, cfg=cfg)
+    sets = {"calibration": sampled(2000, seed=1), "report": sampled(2000, seed=2)}
+    result = calibrate_logits(sets, pool=["calibration"], cfg=cfg)
+    assert result.selection is not None and result.selection.chosen.name == "nll"
     assert result.fit.temperature == pytest.approx(TRUE_T, rel=0.1)
-    assert result.calibration_set == "validation"
-    assert result.report_sets == ["report"]
+    assert result.calibration_set == "human-calibration"
+    assert result.in_sample_sets == ["calibration"] and result.report_sets == ["report"]
     before, after = result.before["report"], result.after["report"]
     assert after.nll < before.nll - 0.1
     assert after.ece < before.ece / 3
     assert after.accuracy == before.accuracy  # one T never moves the argmax
     assert after.confident_errors < before.confident_errors
-    for name in ("validation", "report"):
+    for name in ("calibration", "report"):
         assert sum(b.count for b in result.bins_after[name]) == 2000
+
+
+def test_cross_validation_rejects_a_validation_split_of_another_temperature() -> None:
+    """The pool's truth is T = 2.5, the validation split's T = 1 (as templates are harder or
+    easier than requests): the candidates that lean on it lose on held-out pool rows, and
+    the validation split, unused by the chosen fit, becomes a report set (listed last)."""
+    cfg = CalibrateConfig(data="unused")
+    sets = {"calibration": sampled(600, seed=5), "validation": sampled(3000, seed=6, t=1.0),
+            "report": sampled(500, seed=7)}
+    result = calibrate_logits(sets, pool=["calibration"], aux="validation", cfg=cfg)
+    assert result.selection is not None
+    table = {c.name: c for c in result.selection.candidates}
+    assert list(table) == ["T=1", "nll", "nll+validation", "validation", "ece"]
+    assert result.selection.chosen.name == "nll"
+    assert table["nll"].held_out_nll < table["nll+validation"].held_out_nll \
+        < table["validation"].held_out_nll
+    assert table["validation"].fold_temperatures == [table["validation"].temperature] * 5
+    assert table["validation"].temperature == pytest.approx(1.0, rel=0.1)
+    assert 1.0 < table["nll+validation"].temperature < table["nll"].temperature
+    assert result.fit.temperature == table["nll"].temperature
+    assert result.fit_sets == ("calibration",)
+    assert result.report_sets == ["report", "validation"]
 
 
 def test_temperature_document_reports_on_the_held_out_set() -> None:
     cfg = CalibrateConfig(data="unused")
-    result = calibrate_logits(sampled(500, seed=3), {"report": sampled(300, seed=4)}, cfg=cfg)
+    sets = {"calibration": sampled(500, seed=3), "report": sampled(300, seed=4)}
+    result = calibrate_logits(sets, pool=["calibration"], cfg=cfg)
     doc = temperature_document(result, cfg=cfg, provenance={"source": "synthetic"})
     assert doc["calibration_samples"] == 500
     assert doc["metrics_set"] == "report"
     assert doc["metrics"]["ece_after"] == result.after["report"].ece
-    assert doc["metrics"]["ece_after"] != result.after["validation"].ece
+    assert doc["metrics"]["ece_after"] != result.after["calibration"].ece
     assert doc["fit"]["bounds"] == [cfg.t_min, cfg.t_max]
+    assert doc["in_sample_sets"] == ["calibration"]
+    assert doc["metrics_by_set"]["calibration"]["in_sample"] is True
+    assert doc["metrics_by_set"]["report"]["in_sample"] is False
+    assert doc["method_selection"]["chosen"] == "nll"
     json.dumps(doc, allow_nan=False)  # plain JSON, as the runtime parses it
     table = format_table(doc)
-    assert f"T = {result.fit.temperature:.4f} (fitted on validation, 500 samples)" in table
-    rows = [line.split()[0] for line in table.splitlines()[2:-1]]
-    assert rows == ["validation*", "report"]
+    assert table.startswith(f"T = {result.fit.temperature:.4f} (fitted on human-calibration, "
+                            "500 samples)")
+    rows = [line.split()[0] for line in table.splitlines()[2:4]]
+    assert rows == ["calibration*", "report"]
+    assert "method chosen by 5-fold stratified cross-validation on 500 fit rows" in table
+    assert re.search(r"^  nll +\d+\.\d{4} +\d+\.\d{4} +\d+\.\d{4}  <- chosen$", table, re.M)
