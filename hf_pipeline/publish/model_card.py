@@ -209,6 +209,7 @@ def card_context(facts: CardFacts) -> dict[str, Any]:
         "temperature": facts.temperature["temperature"],
         "calibration_split": facts.temperature["calibration_split"],
         "calibration_samples": facts.temperature["calibration_samples"],
+        "calibration_method": calibration_method(facts.temperature),
         "report_sets": [SET_LABELS.get(s, s) for s in facts.report_sets],
         "ece_bins": facts.calibration.get("ece_bins"), "results": set_results(facts),
         "gate": facts.export["gate"], "limitations": limitations(facts),
@@ -224,6 +225,13 @@ def card_context(facts: CardFacts) -> dict[str, Any]:
         "archive": facts.sqry_manifest.get("archive", ""),
         "sqry_manifest_file": PUBLISHED_MANIFEST_FILE,
     }
+
+
+def calibration_method(temperature: Mapping[str, Any]) -> str:
+    """The method calibrate chose (``fitted_on.method``); older files fitted one NLL T."""
+    fitted_on = temperature.get("fitted_on")
+    method = fitted_on.get("method") if isinstance(fitted_on, Mapping) else None
+    return str(method) if method else "nll"
 
 
 def render_model_card(facts: CardFacts, *, template: Path = MODEL_CARD_TEMPLATE) -> str:

@@ -47,7 +47,10 @@ def test_the_real_pipeline(tmp_path: Path, minilm_dir: Path,
     cli("calibrate", "fit", "--model", release, "--data", data)
     temperature = json.loads((release / TEMPERATURE_FILE).read_text(encoding="utf-8"))
     assert temperature["temperature"] != 1.0 and temperature["intent_labels"] == list(INTENTS)
-    assert temperature["calibration_split"] == "validation"
+    # Fitted on the packaged human calibration set by default, never on the dev set.
+    assert temperature["calibration_split"].startswith("human-calibration")
+    assert temperature["fitted_on"]["method"] in {c["name"] for c in
+                                                  temperature["method_selection"]["candidates"]}
     assert verification_problems(release, required=[ONNX_FILE, TEMPERATURE_FILE]) == []
     assert CHECKSUMS_FILE not in json.loads((release / CHECKSUMS_FILE).read_text())
 

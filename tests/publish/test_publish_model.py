@@ -128,7 +128,9 @@ def test_card_metadata_validates_and_its_figures_are_the_reports(
     text = card.text
     rows = [text.index(f"| {i} | `{label}` |") for i, label in enumerate(INTENTS)]
     assert rows == sorted(rows)  # the runtime's order
-    assert f"T = {t}**" in text and "the **validation** split" in text
+    fitted = json.loads((model_release / TEMPERATURE_FILE).read_text(encoding="utf-8"))
+    assert f"T = {t}**" in text and f"fitted on **{fitted['calibration_split']}**" in text
+    assert f"method `{fitted['fitted_on']['method']}`" in text
     assert f'IntentClassifier.from_hub("{repo}", revision="v1.0.0")' in text
     assert f"hf-pipeline predict --model {repo}@v1.0.0" in text
     assert f"hf download {repo} --revision v1.0.0 --local-dir" in text
