@@ -23,8 +23,12 @@ every other row's, and with typo twins each copy gets its own typos. The repeat 
 training rows: thousands of reviewed requests then weigh like the templates, not above them.
 A request whose text (``request_key``: case and spacing folded) equals a row of the human dev
 set, the human calibration set, or the validation or test split is dropped with a warning:
-those sets measure the model and pick its epoch, and must not be trained on. Why 4:
-bench/real_data_weighting.py (validation split only; the dev set is never used to choose).
+those sets measure the model and pick its epoch, and must not be trained on. Why 4: a prior,
+not yet a measurement. At the expected scale (100-200 reviewed train rows against ~6400
+template rows) it makes real rows about 6-11% of the training rows, enough to be seen every
+few batches, too few to crowd out the templates. bench/real_data_weighting.py measures k on
+the validation split only (the dev set is never used to choose); its CPU run with the tiny
+random BERT was near chance and inconclusive, so run it with MiniLM on a GPU before relying on 4.
 Kept free of heavy imports so ``hf-pipeline --help`` stays instant.
 """
 
