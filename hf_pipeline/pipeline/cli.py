@@ -40,6 +40,9 @@ _OPTIONS: tuple[tuple[str, str, str, Any, str], ...] = (
      "through `accelerate launch` (CPU: gloo DDP; GPUs: one per process)"),
     ("--accelerate-config", "pipeline", "accelerate_config", Path,
      "train through `accelerate launch --config_file FILE` (multi-GPU, multi-node)"),
+    ("--real-data", "pipeline", "real_data", str, "reviewed requests (requests.jsonl, its "
+     "folder, or NS/NAME@TAG on the run's Hub): train mixes in their 'train' rows, calibrate "
+     "fits T on their 'calibration' rows; changing it reruns from training"),
     ("--samples-per-intent", "generate", "samples_per_intent", int, "generated samples per "
      "intent"),
     ("--seed", "generate", "seed", int, "generation seed"),
@@ -188,7 +191,9 @@ def run(args: argparse.Namespace) -> int:
     check_outputs({"--output": folder_output(cfg.pipeline.output)}, inputs={
         "--config": args.config, "--accelerate-config": cfg.pipeline.accelerate_config,
         **cfg.generate.inputs, "--base-model": cfg.train.base_model,
-        "train.dev_set": cfg.train.inputs["--dev-set"], "calibrate.dev_set": cfg.calibrate.dev_set})
+        "train.dev_set": cfg.train.inputs["--dev-set"], "calibrate.dev_set": cfg.calibrate.dev_set,
+        "--real-data": cfg.pipeline.real_data})
+    _check_real_data(cfg.pipeline.real_data)
     if args.serve:  # the demo starts after the whole run: its address is checked first
         check_listen(SERVE_HOST, args.port)
     quiet_library_noise(debug=logging.getLogger("hf_pipeline").isEnabledFor(logging.DEBUG))
@@ -202,6 +207,17 @@ def run(args: argparse.Namespace) -> int:
     if serve is None:
         _print_summary(args, result)
     return 0
+
+
+def _check_real_data(spec: str | None) -> None:
+    """A local requests dataset is read now: a bad one stops the run before any work (a Hub
+    one is read by training, once the run's Hub is up)."""
+    from hf_pipeline.repo_ids import is_hub_spec
+
+    if spec is not None and not is_hub_spec(spec):
+        from hf_pipeline.feedback.requests import load_requests
+
+        load_requests(spec)
 
 
 def _print_summary(args: argparse.Namespace, result: Any) -> None:

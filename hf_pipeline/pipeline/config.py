@@ -30,11 +30,13 @@ from hf_pipeline.export.config import ExportConfig
 from hf_pipeline.generate.config import GenerateConfig
 from hf_pipeline.publish.versions import TAG_PATTERN
 from hf_pipeline.repo_ids import check_namespace, check_repo_id
-from hf_pipeline.train.config import TrainConfig
+from hf_pipeline.train.config import TrainConfig, check_real_data_spec
 
 LOCAL_HUB = "local"
 # Placeholders until the Hub's namespace is known (repo ids depend on it).
 PENDING_DATA = "pending/dataset"
+# TrainConfig's --real-data options: in train's inputs only when real data is used.
+REAL_DATA_OPTIONS = frozenset({"real_data", "real_data_repeat", "real_data_max_share"})
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,14 @@ class PipelineConfig:
     feedback: bool = False
     feedback_repo: str | None = None
     feedback_every_minutes: float = option(5.0, gt=0, le=24 * 60)
+    # Reviewed real requests (a requests.jsonl, its folder, or NS/NAME@TAG on the run's Hub):
+    # train mixes in their ``train`` rows, calibrate fits T on their ``calibration`` rows.
+    real_data: str | None = None
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if self.real_data is not None:
+            check_real_data_spec(self.real_data)
         if self.hub != LOCAL_HUB and not re.match(r"^https?://[^\s/]+", self.hub):
             raise InvalidValueError("hub", self.hub, f"'{LOCAL_HUB}' or a Hub URL such as "
                                     "https://huggingface.co")
@@ -102,9 +109,10 @@ class PipelineConfig:
 SECTIONS: dict[str, tuple[type, frozenset[str]]] = {
     "pipeline": (PipelineConfig, frozenset()),
     "generate": (GenerateConfig, frozenset({"output", "verification_output"})),
-    "train": (TrainConfig, frozenset({"data", "revision", "output_dir", "resume"})),
+    "train": (TrainConfig, frozenset({"data", "revision", "output_dir", "resume",
+                                      "real_data"})),
     "export": (ExportConfig, frozenset()),
-    "calibrate": (CalibrateConfig, frozenset({"data", "revision", "report_dir"})),
+    "calibrate": (CalibrateConfig, frozenset({"data", "revision", "report_dir", "real_data"})),
 }
 
 
@@ -174,3 +182,16 @@ def stage_options(cfg: Any, *, drop: frozenset[str] | set[str] = frozenset()) ->
         out[f.name] = str(value) if isinstance(value, Path) else (
             list(value) if isinstance(value, tuple) else value)
     return out
+
+
+def real_data_input(spec: str | None) -> dict[str, Any] | None:
+    """``--real-data`` as a stage input: the spec, and a local file's hash (the same path may
+    hold other rows later; a Hub tag never moves)."""
+    from hf_pipeline.feedback.requests import REQUESTS_FILE
+    from hf_pipeline.io import sha256_file
+    from hf_pipeline.repo_ids import is_hub_spec
+
+    if spec is None or is_hub_spec(spec):
+        return None if spec is None else {"spec": spec}
+    path = Path(spec) / REQUESTS_FILE if Path(spec).is_dir() else Path(spec)
+    return {"spec": spec, "sha256": sha256_file(path) if path.is_file() else None}

@@ -21,7 +21,7 @@ from hf_pipeline import __version__
 from hf_pipeline.contract import DEFAULT_BASE_MODEL
 from hf_pipeline.errors import CheckFailedError, ConfigError
 from hf_pipeline.io import sha256_file
-from hf_pipeline.pipeline.config import RunConfig, stage_options
+from hf_pipeline.pipeline.config import REAL_DATA_OPTIONS, RunConfig, real_data_input, stage_options
 from hf_pipeline.pipeline.hub import HubSession
 from hf_pipeline.provenance import git_commit
 from hf_pipeline.repo_ids import MAX_NAME, check_repo_id
@@ -224,17 +224,20 @@ def _base_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
 def train_config(ctx: Context) -> Any:
     return replace(ctx.cfg.train, data=ctx.repo("dataset"), revision=ctx.cfg.pipeline.dataset_tag,
                    base_model=ctx.outputs["base-model"]["repo_id"],
-                   output_dir=ctx.path("train"))
+                   output_dir=ctx.path("train"), real_data=ctx.cfg.pipeline.real_data)
 
 
 def _train_inputs(ctx: Context) -> dict[str, Any]:
     from hf_pipeline.train.checkpoint import RESUMABLE_CHANGES
 
     p = ctx.cfg.pipeline
-    return {"options": stage_options(train_config(ctx), drop=RESUMABLE_CHANGES),
+    # Without real data, a run's inputs are what they were before --real-data existed.
+    real = {"real_data": real_data_input(p.real_data)} if p.real_data else {}
+    drop = RESUMABLE_CHANGES | (set() if p.real_data else REAL_DATA_OPTIONS)
+    return {"options": stage_options(train_config(ctx), drop=drop),
             "dataset_commit": ctx.outputs["publish-dataset"]["commit"],
             "base_model_commit": ctx.outputs["base-model"]["commit"],
-            "num_processes": p.num_processes,
+            "num_processes": p.num_processes, **real,
             "accelerate_config": sha256_file(p.accelerate_config) if p.accelerate_config
             else None}
 
@@ -384,14 +387,28 @@ def _release_valid(ctx: Context, outputs: dict[str, Any]) -> bool:
 
 def _calibrate_config(ctx: Context) -> Any:
     return replace(ctx.cfg.calibrate, data=ctx.repo("dataset"),
-                   revision=ctx.cfg.pipeline.dataset_tag)
+                   revision=ctx.cfg.pipeline.dataset_tag, real_data=ctx.cfg.pipeline.real_data)
 
 
 def _calibrate_inputs(ctx: Context) -> dict[str, Any]:
     release = ctx.outputs["release"]
+    spec = ctx.cfg.pipeline.real_data
     return {"options": stage_options(_calibrate_config(ctx), drop={"report_dir", "threads"}),
             "release": {k: release[k] for k in ("onnx_sha256", "version_sha256")},
-            "dataset_commit": ctx.outputs["publish-dataset"]["commit"]}
+            "dataset_commit": ctx.outputs["publish-dataset"]["commit"],
+            "fit_file_sha256": _fit_file_sha256(_calibrate_config(ctx)),
+            **({"real_data": real_data_input(spec)} if spec else {})}
+
+
+def _fit_file_sha256(cfg: Any) -> str | None:
+    """The human calibration file T is fitted on (edited: calibration reruns)."""
+    from hf_pipeline.calibrate.config import HUMAN, VALIDATION
+    from hf_pipeline.data_sources import CALIBRATION_SET_PATH
+
+    if cfg.calibration_data == VALIDATION:
+        return None
+    path = CALIBRATION_SET_PATH if cfg.calibration_data == HUMAN else Path(cfg.calibration_data)
+    return sha256_file(path) if path.is_file() else None
 
 
 def _calibrate_run(ctx: Context, resume: bool) -> dict[str, Any]:
@@ -405,7 +422,8 @@ def _calibrate_run(ctx: Context, resume: bool) -> dict[str, Any]:
     metrics = {name: {"samples": m["after"]["samples"], "accuracy": m["after"]["accuracy"],
                       "ece_before": m["before"]["ece"], "ece_after": m["after"]["ece"],
                       "tiers": SetMetrics(**m["after"]).tiers()}
-               for name, m in document["metrics_by_set"].items()}
+               for name, m in document["metrics_by_set"].items()
+               if not m.get("in_sample")}  # the fit data is no result
     ctx.notes.append(f"T = {document['temperature']:.3f}")
     return {"folder": str(folder),
             "checksums_sha256": sha256_file(folder / CHECKSUMS_FILE),

@@ -32,7 +32,12 @@ MODEL_CARD_TEMPLATE = Path(__file__).resolve().parents[2] / "model_card" / "temp
 TASK = {"type": "text-classification", "name": "Intent classification"}
 DEV_SET_TYPE = "sqry-nl-human-dev"  # not a Hub dataset: it ships inside hf_pipeline/devset/
 SET_LABELS = {"test": "template test split (held-out templates)",
-              "dev": "human-written dev set"}
+              "dev": "human-written dev set", "requests": "reviewed real requests"}
+# The reviewed requests' set in metrics_by_set (calibrate --real-data): on the card beside
+# the test split and the dev set even when T was fitted on it (its ECE is then in-sample).
+REQUESTS_SET = "requests"
+REQUESTS_TYPE = "sqry-nl-requests"  # the requests dataset's name when no repo id is known
+IN_SAMPLE = " (T fitted on them: ECE in-sample)"
 WORST_INTENTS = 3  # listed in the limitations when per-intent F1 is in the report
 ROLES = {
     ONNX_FILE: "the INT8 classifier (ONNX)",
@@ -71,6 +76,28 @@ class CardFacts:
         return list(self.calibration["report_sets"])
 
     @property
+    def card_sets(self) -> list[str]:
+        """The report sets, and the reviewed requests when measured (also when fitted on)."""
+        sets = self.report_sets
+        if REQUESTS_SET in self.calibration["metrics_by_set"] and REQUESTS_SET not in sets:
+            sets.append(REQUESTS_SET)
+        return sets
+
+    def in_sample(self, name: str) -> bool:
+        """Whether T was fitted on set ``name``: its ECE after is no result. calibrate marks
+        such sets ``in_sample`` (older files: the set named ``calibration_split``)."""
+        entry = self.calibration["metrics_by_set"].get(name) or {}
+        if "in_sample" in entry:
+            return bool(entry["in_sample"])
+        return name == self.temperature.get("calibration_split")
+
+    @property
+    def real_data(self) -> dict[str, Any] | None:
+        """The reviewed requests training mixed in (train --real-data), if any."""
+        data = (self.export.get("training") or {}).get("data") or {}
+        return data.get("real_data")
+
+    @property
     def dataset_commit(self) -> str | None:
         """The exact commit of the training data, when training read it from the Hub."""
         data = (self.export.get("training") or {}).get("data") or {}
@@ -83,12 +110,14 @@ def set_results(facts: CardFacts) -> list[dict[str, Any]]:
     """Per reported set: the calibration report's figures and the gate's INT8 drop."""
     gate = {s["name"]: s for s in facts.export["gate"]["sets"]}
     rows = []
-    for name in facts.report_sets:
+    for name in facts.card_sets:
         metrics = facts.calibration["metrics_by_set"][name]
         before, after = metrics["before"], metrics["after"]
         gated = gate.get(name) or {}
+        label = SET_LABELS.get(name, name) + (IN_SAMPLE if facts.in_sample(name) else "")
         rows.append({
-            "name": name, "label": SET_LABELS.get(name, name), "samples": after["samples"],
+            "name": name, "label": label, "samples": after["samples"],
+            "in_sample": facts.in_sample(name),
             "accuracy": after["accuracy"], "macro_f1": after.get("macro_f1"),
             "per_intent_f1": after.get("per_intent_f1"),
             "ece_before": before["ece"], "ece_after": after["ece"],
@@ -98,12 +127,27 @@ def set_results(facts: CardFacts) -> list[dict[str, Any]]:
                       | {"wrong_executed": after["confident_errors"]}
                       if after.get("right_asked") is not None else None),
             "drop_points": gated.get("drop_points"), "accuracy_fp32": gated.get("accuracy_fp32"),
-            "diagram": facts.diagrams[name],
+            "diagram": facts.diagrams.get(name),
         })
     return rows
 
 
+def _requests_entry(facts: CardFacts) -> dict[str, Any]:
+    """The requests dataset as calibration read it (else as training did)."""
+    from hf_pipeline.repo_ids import repo_id_problem
+
+    data = (facts.temperature.get("data") or {}).get("real_data") or facts.real_data or {}
+    source = data.get("source")
+    named = isinstance(source, str) and repo_id_problem(source) is None
+    return {"type": source if named else REQUESTS_TYPE,
+            "name": "sqry-nl reviewed real requests (calibration rows)", "split": "calibration",
+            "revision": (data.get("sha") or data.get("revision")) if named else
+            (f"sha256:{data['sha256']}" if data.get("sha256") else None)}
+
+
 def _dataset_entry(facts: CardFacts, name: str) -> dict[str, Any]:
+    if name == REQUESTS_SET:
+        return _requests_entry(facts)
     if name == "dev":
         digest = (facts.calibration.get("data") or {}).get("dev_set_sha256", "")
         return {"type": DEV_SET_TYPE, "name": "sqry-nl human-written dev set", "split": "dev",
@@ -127,8 +171,9 @@ def model_index(facts: CardFacts) -> list[dict[str, Any]]:
         if row["drop_points"] is not None:
             metrics.append({"type": "accuracy_drop_points", "value": row["drop_points"],
                             "name": "INT8 accuracy drop vs fp32 (points)"})
-        for when, value, label in (("before", row["ece_before"], "T = 1"),
-                                   ("after", row["ece_after"], f"T = {t:.4f}")):
+        eces = [("before", row["ece_before"], "T = 1"),
+                ("after", row["ece_after"], f"T = {t:.4f}")]
+        for when, value, label in eces[:1] if row["in_sample"] else eces:  # no in-sample fit
             metrics.append({"type": "ece", "value": value,
                             "name": f"ECE {when} calibration ({label})",
                             **({"config": f"{bins} bins"} if bins else {})})
@@ -220,7 +265,7 @@ def card_context(facts: CardFacts) -> dict[str, Any]:
         "confirm_threshold": CONFIRM_THRESHOLD,
         "intents": [{"id": i, "label": label, "meaning": DESCRIPTIONS[label]}
                     for i, label in enumerate(INTENTS)],
-        "files": _files_table(facts),
+        "files": _files_table(facts), "real_data": facts.real_data,
         "sqry_manifest_json": dumps_json(dict(facts.sqry_manifest)).rstrip("\n"),
         "archive": facts.sqry_manifest.get("archive", ""),
         "sqry_manifest_file": PUBLISHED_MANIFEST_FILE,

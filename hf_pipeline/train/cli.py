@@ -40,6 +40,11 @@ _TRAIN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("--revision", "revision", str, "Hub dataset tag or commit"),
     ("--dev-set", "dev_set", str, "human dev set: 'packaged', 'none', or a .jsonl path"),
     ("--base-model", "base_model", str, "Hub model id or local model folder"),
+    ("--real-data", "real_data", str, "reviewed requests to mix into training: a "
+     "requests.jsonl, its folder, or a Hub dataset NS/NAME@TAG (its 'train' rows only)"),
+    ("--real-data-repeat", "real_data_repeat", int, "times each real request is repeated"),
+    ("--real-data-max-share", "real_data_max_share", float, "most share of the training rows "
+     "the repeated real requests may take (the repeat is lowered to fit)"),
     ("--epochs", "num_epochs", int, "training epochs"),
     ("--batch-size", "batch_size", int, "batch size per process"),
     ("--eval-batch-size", "eval_batch_size", int, "evaluation batch size per process"),

@@ -13,6 +13,22 @@ epochs, validation 94.2% -> 94.3%, one typo anywhere 91.0% -> 92.0%, a typo in t
 carries the intent 86.0% -> 90.2%. Label smoothing (0.05, 0.1) made more confident mistakes on
 validation and was dropped. Pass ``--typo-twins 0 --epochs 8`` to train without twins, and
 ``--learning-rate 2e-5 --epochs 3 --typo-twins 0`` to train as the reference did.
+
+Real requests (``--real-data SPEC``: a reviewed requests dataset, hf_pipeline/feedback/
+requests.py): its ``train`` rows join the training split, each repeated ``real_data_repeat``
+times (default 4), since tens or hundreds of them stand against thousands of template rows.
+Repeats are exact copies, so the mix is deterministic; the order is the sampler's, seeded as
+every other row's, and with typo twins each copy gets its own typos. The repeat is lowered
+(never below 1) so that real rows stay at most ``real_data_max_share`` (default 0.5) of the
+training rows: thousands of reviewed requests then weigh like the templates, not above them.
+A request whose text (``request_key``: case and spacing folded) equals a row of the human dev
+set, the human calibration set, or the validation or test split is dropped with a warning:
+those sets measure the model and pick its epoch, and must not be trained on. Why 4: a prior,
+not yet a measurement. At the expected scale (100-200 reviewed train rows against ~6400
+template rows) it makes real rows about 6-11% of the training rows, enough to be seen every
+few batches, too few to crowd out the templates. bench/real_data_weighting.py measures k on
+the validation split only (the dev set is never used to choose); its CPU run with the tiny
+random BERT was near chance and inconclusive, so run it with MiniLM on a GPU before relying on 4.
 Kept free of heavy imports so ``hf-pipeline --help`` stays instant.
 """
 
@@ -34,6 +50,21 @@ DEV_SET_PACKAGED = "packaged"
 DEV_SET_NONE = "none"
 
 
+def check_real_data_spec(spec: str, *, field: str = "real_data") -> str:
+    """``spec`` if it can name a requests dataset (a path, or NS/NAME@TAG); an
+    InvalidValueError naming ``field`` otherwise. A missing file is load_requests' error."""
+    from hf_pipeline.repo_ids import is_hub_spec, split_spec
+
+    if not spec.strip():
+        raise InvalidValueError(field, spec, "a requests.jsonl, a folder holding "
+                                "data/requests.jsonl, or a Hub dataset NS/NAME@TAG",
+                                fix="pass the reviewed requests `hf-pipeline feedback publish` "
+                                "wrote, or leave the option out.")
+    if is_hub_spec(spec):
+        split_spec(spec, field=field, alternative="a requests.jsonl file or folder")
+    return spec
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Options of ``hf-pipeline train``; ``data`` and ``output_dir`` must be given."""
@@ -42,6 +73,11 @@ class TrainConfig:
     output_dir: Path = Path()
     revision: str | None = None
     dev_set: str = DEV_SET_PACKAGED
+    # Reviewed real requests: a requests.jsonl, a folder holding data/requests.jsonl, or a
+    # Hub dataset NS/NAME@TAG; None = templates only. See the module doc for the weighting.
+    real_data: str | None = None
+    real_data_repeat: int = option(4, ge=1, le=1000)
+    real_data_max_share: float = option(0.5, gt=0, lt=1)
     base_model: str = DEFAULT_BASE_MODEL
     num_epochs: int = option(6, ge=1)
     batch_size: int = option(32, ge=1)
@@ -78,13 +114,16 @@ class TrainConfig:
         if str(self.output_dir) in ("", "."):
             raise InvalidValueError("output_dir", str(self.output_dir), "an output folder",
                                     fix="pass --output DIR (e.g. out/train).")
+        if self.real_data is not None:
+            check_real_data_spec(self.real_data)
 
     @property
     def inputs(self) -> dict[str, str | Path | None]:
         """What training reads, by option, for ``io.check_outputs`` (which leaves out what
         is not on this machine: a Hub repo id)."""
         dev = None if self.dev_set in (DEV_SET_PACKAGED, DEV_SET_NONE) else self.dev_set
-        return {"--data": self.data, "--base-model": self.base_model, "--dev-set": dev}
+        return {"--data": self.data, "--base-model": self.base_model, "--dev-set": dev,
+                "--real-data": self.real_data}
 
     @property
     def training_typos(self) -> bool:

@@ -1,5 +1,8 @@
 """Training data: load through ``hf_pipeline.data_sources``, tokenize once, batch by length.
 
+With ``real_data``, the ``train`` rows of a reviewed requests dataset join the training split,
+repeated (``mix_real_requests``; the weighting is documented in train/config.py).
+
 Tokenization pads nothing: ``DataCollatorWithPadding`` pads each batch to its own longest
 row (dynamic padding), and the length-grouped sampler puts rows of similar length in the
 same batch, so almost no compute is spent on padding.
@@ -16,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from hf_pipeline.data_sources import load_dev_set, load_splits
+from hf_pipeline.data_sources import (
+    CALIBRATION_SET_PATH,
+    DEV_SET_PATH,
+    load_dev_set,
+    load_splits,
+)
 from hf_pipeline.io import sha256_text
 from hf_pipeline.train.config import DEV_SET_NONE, DEV_SET_PACKAGED, TrainConfig
 
@@ -52,7 +60,89 @@ def load_training_data(cfg: TrainConfig) -> TrainingData:
     provenance = dict(loaded.provenance)
     if dev is not None:
         provenance["dev_set"] = {"path": cfg.dev_set, "samples": len(dev)}
-    return TrainingData(loaded.dataset, dev, provenance)
+    splits = loaded.dataset
+    if cfg.real_data is not None:
+        from datasets import DatasetDict
+
+        from hf_pipeline.feedback.requests import load_requests
+
+        requests = load_requests(cfg.real_data)
+        excluded = held_out_texts(cfg, splits, dev)
+        train, provenance["real_data"] = mix_real_requests(
+            splits["train"], requests, excluded, repeat=cfg.real_data_repeat,
+            max_share=cfg.real_data_max_share)
+        provenance["real_data"] = {"spec": cfg.real_data, **provenance["real_data"]}
+        splits = DatasetDict({**splits, "train": train})
+    return TrainingData(splits, dev, provenance)
+
+
+def held_out_texts(cfg: TrainConfig, splits: Any, dev: Dataset | None) -> dict[str, list[str]]:
+    """The texts no real request may share with the training data: the human dev set (the
+    packaged one and ``cfg.dev_set``), the human calibration set, validation and test."""
+    sets: dict[str, list[str]] = {"dev set": [], "calibration set": []}
+    if dev is not None:
+        sets["dev set"] += list(dev["text"])
+    if cfg.dev_set != DEV_SET_PACKAGED:  # the packaged dev set stays independent regardless
+        sets["dev set"] += list(load_dev_set(DEV_SET_PATH)["text"])
+    if CALIBRATION_SET_PATH.is_file():
+        sets["calibration set"] = list(load_dev_set(CALIBRATION_SET_PATH)["text"])
+    for name in ("validation", "test"):
+        sets[f"{name} split"] = list(splits[name]["text"])
+    return sets
+
+
+def real_data_repeat(real_rows: int, template_rows: int, *, repeat: int,
+                     max_share: float) -> int:
+    """``repeat``, lowered (not below 1) so real rows are at most ``max_share`` of all rows."""
+    if real_rows == 0:
+        return repeat
+    most = int(max_share / (1 - max_share) * template_rows // real_rows)
+    return max(1, min(repeat, most))
+
+
+def mix_real_requests(train: Dataset, requests: Any, excluded: dict[str, list[str]], *,
+                      repeat: int, max_share: float) -> tuple[Dataset, dict[str, Any]]:
+    """``train`` (text and label only) followed by each usable ``train`` row of ``requests``
+    (a RequestsSet) ``repeat`` times; and what was used, for the provenance. A request whose
+    ``request_key`` is in one of ``excluded``'s sets is dropped with a warning."""
+    from datasets import Dataset, Features, Value, concatenate_datasets
+
+    from hf_pipeline.feedback.requests import request_key
+
+    texts, labels = requests.split("train")
+    held = {name: {request_key(t) for t in rows} for name, rows in excluded.items()}
+    dropped = {name: 0 for name in held}
+    kept: list[tuple[str, int]] = []
+    for text, label in zip(texts, labels, strict=True):
+        hit = next((name for name, keys in held.items() if request_key(text) in keys), None)
+        if hit is None:
+            kept.append((text, label))
+            continue
+        dropped[hit] += 1
+        log.warning("--real-data: dropped the request %r: its text is in the %s, which must "
+                    "stay out of training (review the requests dataset again).", text[:80], hit)
+    if not texts:
+        log.warning("--real-data: %s has no 'train' rows; training on the templates only.",
+                    requests.provenance.get("source"))
+    k = real_data_repeat(len(kept), len(train), repeat=repeat, max_share=max_share)
+    if k < repeat:
+        log.warning("--real-data: %d real rows x %d would exceed %.0f%% of the training rows; "
+                    "each is repeated %d times instead.", len(kept), repeat, 100 * max_share, k)
+    base = train.select_columns(["text", "label"])
+    features = Features({"text": Value("string"), "label": base.features["label"]})
+    rows = [row for row in kept for _ in range(k)]
+    real = Dataset.from_dict({"text": [t for t, _ in rows], "label": [lab for _, lab in rows]},
+                             features=features)
+    mixed = concatenate_datasets([base, real]) if len(real) else base
+    info = {**dict(requests.provenance), "train_rows": len(texts),
+            "dropped": {name: n for name, n in dropped.items() if n},
+            "rows_used": len(kept), "repeat": k, "repeat_requested": repeat,
+            "training_rows": len(rows), "template_rows": len(train),
+            "share": round(len(rows) / max(len(mixed), 1), 4)}
+    log.info("--real-data: %d of %d real train rows used, each %d times: %d of %d training "
+             "rows (%.1f%%)", len(kept), len(texts), k, len(rows), len(mixed),
+             100 * info["share"])
+    return mixed, info
 
 
 def content_sha256(named: dict[str, Dataset]) -> str:
