@@ -9,20 +9,27 @@ scored and tiered exactly as sqry does it.
 
 API: ``/classify`` (query -> label with all eight calibrated probabilities) and
 ``/classify_batch`` (pasted lines and/or a .txt/.jsonl file -> table + JSON-lines file).
+With feedback on (``feedback.py``: a dataset repo and a write token), also ``/confirm``
+(note) and ``/correct`` (intent, note): an answer about the session's last prediction.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import logging
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import gradio as gr
@@ -46,6 +53,22 @@ from hf_pipeline.runtime import (
 )
 
 log = logging.getLogger("sqry_nl_demo")
+
+
+def _sibling(name: str) -> ModuleType:
+    """``<name>.py`` beside this file (the Space ships it there too), loaded by path: app.py
+    itself is loaded by path (``python app.py``, ``hf-pipeline demo``, the tests), so its
+    folder need not be on sys.path."""
+    path = Path(__file__).absolute().with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"{__name__}_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+feedback_store = _sibling("feedback")
 
 MAX_BATCH_QUERIES = 1000
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -187,6 +210,29 @@ def intents_markdown() -> str:
     return f"| intent | the user wants |\n| --- | --- |\n{rows}"
 
 
+def feedback_markdown(feedback: Any) -> str:
+    """What an answer stores and where, shown next to the control."""
+    from huggingface_hub import constants
+
+    fb = feedback_store
+    repo = feedback.repo_id
+    every = feedback.every_minutes
+    return (f"**What is stored**: the request as classified (after input cleaning) and its "
+            "length, the prediction (intent, confidence, tier, all eight probabilities), your "
+            "answer and note, the model's repo, revision and commit, the app's version, the "
+            "UTC time, and a random id for this page visit. **Where**: the Hub dataset repo "
+            f"[{repo}]({constants.ENDPOINT}/datasets/{repo}), committed every "
+            f"{every:g} minutes. **Not stored**: your IP address, your user name, or anything "
+            "else about you. **Bounds**: at most "
+            f"{fb.VISIT_LIMIT} answers per visit per minute and {fb.PROCESS_LIMIT} per hour "
+            "for this demo; a request over "
+            f"{fb.MAX_TEXT_BYTES} bytes or with control characters is not saved.")
+
+
+def feedback_off_markdown(reason: str) -> str:
+    return (f"ℹ️ Feedback is off on this page: {reason} Nothing you type here is stored.")
+
+
 def _number(value: Any, fmt: str) -> str | None:
     return fmt.format(value) if isinstance(value, (int, float)) else None
 
@@ -247,10 +293,16 @@ def table_row(n: int, row: dict[str, Any], prediction: Prediction) -> list[Any]:
 # ----------------------------------------------------------------------------- the page
 
 def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
-               error: str | None = None) -> gr.Blocks:
-    """The page and its two API endpoints over ``classifier`` (None: show ``error``)."""
+               error: str | None = None, feedback: Any = None) -> gr.Blocks:
+    """The page and its API endpoints over ``classifier`` (None: show ``error``).
+
+    ``feedback``: a ``feedback.Feedback`` (the "Is this right?" control and its two
+    endpoints), or a ``feedback.FeedbackOff`` / None (the page says why there is none)."""
     if classifier is None and error is None:
         error = "No model is loaded."
+    if feedback is None:
+        feedback = feedback_store.FeedbackOff("no dataset repo is configured.")
+    collecting = isinstance(feedback, feedback_store.Feedback)
     out_dir = Path(tempfile.mkdtemp(prefix="sqry_nl_demo_"))
 
     def predict(texts: Sequence[str]) -> list[Prediction]:
@@ -267,7 +319,7 @@ def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
             raise gr.Error(f"The classifier failed on this input ({type(e).__name__}: {e}).",
                            print_exception=False) from None
 
-    def classify(query: str | None) -> tuple[dict[str, float], dict[str, Any]]:
+    def classify(query: str | None) -> tuple[dict[str, float], dict[str, Any], str]:
         """Classify one request: the label with all eight calibrated probabilities."""
         if query is not None and not isinstance(query, str):
             raise gr.Error(f"Expected the query as text, got {type(query).__name__}.",
@@ -275,7 +327,48 @@ def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
         prediction = predict([query or ""])[0]
         if FLAG_EMPTY in prediction.flags:
             raise gr.Error(EMPTY_QUERY_MESSAGE, print_exception=False)
-        return prediction.probabilities, prediction.to_dict()
+        return prediction.probabilities, prediction.to_dict(), query or ""
+
+    def answer(intent: str | None, note: str | None, prediction: dict[str, Any] | None,
+               asked: str | None, visit: str | None) -> tuple[str, str]:
+        """Save one answer about the session's last prediction; "saved" once on disk."""
+        visit = visit or feedback_store.new_visit()  # an API session runs no page load
+        if prediction is None or asked is None:
+            raise gr.Error("Nothing to answer yet: classify a request first.",
+                           print_exception=False)
+        try:
+            row = feedback.save(query=asked, prediction=prediction, note=note, visit=visit,
+                                intent=prediction["intent"] if intent is None else intent,
+                                model=about)
+        except feedback_store.FeedbackRefused as e:
+            raise gr.Error(str(e), print_exception=False) from None
+        except OSError as e:
+            log.exception("a feedback row could not be written")
+            raise gr.Error(f"Not saved: the answer could not be written ({e.strerror}). "
+                           "Please try again later.", print_exception=False) from None
+        what = ("confirmed " + row["intent"] if row["answer"] == "confirmed"
+                else f"corrected to {row['intent']}")
+        return (f"✅ Saved ({what}), row `{row['id']}`: thank you. It reaches the dataset "
+                "repo with the next scheduled commit."), visit
+
+    def confirm(note: str | None, prediction: dict[str, Any] | None, asked: str | None,
+                visit: str | None) -> tuple[str, str]:
+        """Say the last prediction is right (with an optional note)."""
+        return answer(None, note, prediction, asked, visit)
+
+    def correct(intent: str | None, note: str | None, prediction: dict[str, Any] | None,
+                asked: str | None, visit: str | None) -> tuple[str, str]:
+        """Say which of the eight intents the last request meant (with an optional note)."""
+        if intent is None:
+            raise gr.Error("Not saved: pick the intent you meant first.",
+                           print_exception=False)
+        return answer(intent, note, prediction, asked, visit)
+
+    def show_feedback() -> tuple[Any, str, None, str]:
+        return gr.update(visible=collecting), "", None, ""
+
+    def hide_feedback() -> tuple[None, Any]:
+        return None, gr.update(visible=False)
 
     def describe(prediction: dict[str, Any] | None) -> tuple[str, str]:
         return verdict_markdown(prediction), flags_markdown(prediction)
@@ -322,7 +415,24 @@ def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
                                      elem_id="probabilities")
                     verdict = gr.Markdown(verdict_markdown(None), elem_id="verdict")
                     flags = gr.Markdown(flags_markdown(None), elem_id="flags")
+                    with gr.Group(visible=False, elem_id="feedback") as panel:
+                        gr.Markdown("### Is this right?")
+                        with gr.Row(equal_height=True):
+                            confirm_button = gr.Button("✅ Yes, confirm", variant="primary",
+                                                       elem_id="feedback-confirm")
+                            intent = gr.Dropdown(list(INTENTS), value=None,
+                                                 label="No, I meant", elem_id="feedback-intent")
+                            correct_button = gr.Button("Submit", elem_id="feedback-submit")
+                        note = gr.Textbox(label="Note (optional)", lines=1, max_lines=4,
+                                          elem_id="feedback-note")
+                        status = gr.Markdown("", elem_id="feedback-status")
+                        gr.Markdown(feedback_markdown(feedback) if collecting else "",
+                                    elem_id="feedback-privacy")
+                    gr.Markdown(feedback_off_markdown(feedback.reason) if not collecting
+                                else "", visible=not collecting, elem_id="feedback-off")
             state = gr.State(None)
+            asked = gr.State(None)  # the request of the prediction in `state`, as typed
+            visit = gr.State(None)  # a random id, set at each page load
         with gr.Tab("Batch"), gr.Row():
             with gr.Column():
                 batch_text = gr.Textbox(label="Requests, one per line", lines=8,
@@ -343,11 +453,21 @@ def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
             gr.Markdown(intents_markdown())
 
         run = gr.on([query.submit, submit.click], classify, inputs=query,
-                    outputs=[label, state], api_name="classify")
+                    outputs=[label, state, asked], api_name="classify")
         run.success(describe, inputs=state, outputs=[verdict, flags], api_visibility="private")
         run.failure(clear, outputs=[label, verdict, flags], api_visibility="private")
+        run.failure(hide_feedback, outputs=[asked, panel], api_visibility="private")
         reset.click(lambda: ("", *clear()), outputs=[query, label, verdict, flags],
                     api_visibility="private")
+        reset.click(hide_feedback, outputs=[asked, panel], api_visibility="private")
+        if collecting:  # no control, no endpoints: nothing could be stored
+            demo.load(feedback_store.new_visit, outputs=visit, api_visibility="private")
+            run.success(show_feedback, outputs=[panel, status, intent, note],
+                        api_visibility="private")
+            confirm_button.click(confirm, inputs=[note, state, asked, visit],
+                                 outputs=[status, visit], api_name="confirm")
+            correct_button.click(correct, inputs=[intent, note, state, asked, visit],
+                                 outputs=[status, visit], api_name="correct")
         batch_button.click(classify_batch, inputs=[batch_text, batch_file],
                            outputs=[table, download], api_name="classify_batch")
     weakref.finalize(demo, shutil.rmtree, out_dir, ignore_errors=True)
@@ -401,6 +521,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    "GRADIO_SERVER_NAME or 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default: Gradio's, "
                    "GRADIO_SERVER_PORT or the first free one from 7860)")
+    p.add_argument("--feedback-repo", metavar="NS/NAME", default=None, help="collect "
+                   "answers into this Hub dataset repo (default: feedback_repo in "
+                   f"{SPACE_CONFIG_FILE}); the write token comes only from the environment "
+                   f"variable {feedback_store.TOKEN_ENV}")
+    p.add_argument("--feedback-every", metavar="MINUTES", type=float, default=None,
+                   help="minutes between commits of the answers (default: "
+                   f"feedback_every_minutes in {SPACE_CONFIG_FILE}, else "
+                   f"{feedback_store.DEFAULT_EVERY_MINUTES:g})")
     return p.parse_args(argv)
 
 
@@ -413,14 +541,41 @@ def load_spec(spec: str) -> LoadedModel:
     return load_model(model_dir=spec)
 
 
+def configured_feedback(args: argparse.Namespace) -> Any:
+    """Feedback as --feedback-repo/--feedback-every or space_config.json ask, or why not."""
+    try:
+        config = space_config(Path(__file__).absolute().parent)
+    except PipelineError as e:
+        if not args.feedback_repo:
+            return feedback_store.FeedbackOff(f"the Space's settings are unreadable: {e}")
+        config = {}
+    every = (args.feedback_every if args.feedback_every is not None
+             else config.get("feedback_every_minutes"))
+    return feedback_store.open_feedback(args.feedback_repo or config.get("feedback_repo"),
+                                        every_minutes=every)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # Gradio then closes, and the final feedback commit runs at exit
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Load the model named by --model or space_config.json, serve until Ctrl-C."""
+    """Load the model named by --model or space_config.json, serve until Ctrl-C (or
+    SIGTERM, which a Space gets when it stops)."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     loaded = load_configured_model() if args.model is None else load_spec(args.model)
     if loaded.error:
         log.error("the model could not be loaded; the page shows why:\n%s", loaded.error)
-    demo = build_demo(loaded.classifier, loaded.about, error=loaded.error)
+    feedback = configured_feedback(args)
+    if isinstance(feedback, feedback_store.FeedbackOff):
+        log.info("feedback is off: %s", feedback.reason)
+    else:
+        log.info("feedback goes to the dataset repo %s every %g minutes, rows in %s",
+                 feedback.repo_id, feedback.every_minutes, feedback.writer.path)
+    demo = build_demo(loaded.classifier, loaded.about, error=loaded.error, feedback=feedback)
+    if threading.current_thread() is threading.main_thread():  # signals go to it only
+        signal.signal(signal.SIGTERM, _interrupt)
     demo.launch(server_name=args.host, server_port=args.port, **launch_options())
     return 0
 
