@@ -422,7 +422,8 @@ def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
                                                        elem_id="feedback-confirm")
                             intent = gr.Dropdown(list(INTENTS), value=None,
                                                  label="No, I meant", elem_id="feedback-intent")
-                            correct_button = gr.Button("Submit", elem_id="feedback-submit")
+                            correct_button = gr.Button("Submit correction",
+                                                       elem_id="feedback-submit")
                         note = gr.Textbox(label="Note (optional)", lines=1, max_lines=4,
                                           elem_id="feedback-note")
                         status = gr.Markdown("", elem_id="feedback-status")
