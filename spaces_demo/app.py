@@ -210,29 +210,6 @@ def intents_markdown() -> str:
     return f"| intent | the user wants |\n| --- | --- |\n{rows}"
 
 
-def feedback_markdown(feedback: Any) -> str:
-    """What an answer stores and where, shown next to the control."""
-    from huggingface_hub import constants
-
-    fb = feedback_store
-    repo = feedback.repo_id
-    every = feedback.every_minutes
-    return (f"**What is stored**: the request as classified (after input cleaning) and its "
-            "length, the prediction (intent, confidence, tier, all eight probabilities), your "
-            "answer and note, the model's repo, revision and commit, the app's version, the "
-            "UTC time, and a random id for this page visit. **Where**: the Hub dataset repo "
-            f"[{repo}]({constants.ENDPOINT}/datasets/{repo}), committed every "
-            f"{every:g} minutes. **Not stored**: your IP address, your user name, or anything "
-            "else about you. **Bounds**: at most "
-            f"{fb.VISIT_LIMIT} answers per visit per minute and {fb.PROCESS_LIMIT} per hour "
-            "for this demo; a request over "
-            f"{fb.MAX_TEXT_BYTES} bytes or with control characters is not saved.")
-
-
-def feedback_off_markdown(reason: str) -> str:
-    return (f"ℹ️ Feedback is off on this page: {reason} Nothing you type here is stored.")
-
-
 def _number(value: Any, fmt: str) -> str | None:
     return fmt.format(value) if isinstance(value, (int, float)) else None
 
@@ -300,9 +277,6 @@ def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
     endpoints), or a ``feedback.FeedbackOff`` / None (the page says why there is none)."""
     if classifier is None and error is None:
         error = "No model is loaded."
-    if feedback is None:
-        feedback = feedback_store.FeedbackOff("no dataset repo is configured.")
-    collecting = isinstance(feedback, feedback_store.Feedback)
     out_dir = Path(tempfile.mkdtemp(prefix="sqry_nl_demo_"))
 
     def predict(texts: Sequence[str]) -> list[Prediction]:
@@ -328,47 +302,6 @@ def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
         if FLAG_EMPTY in prediction.flags:
             raise gr.Error(EMPTY_QUERY_MESSAGE, print_exception=False)
         return prediction.probabilities, prediction.to_dict(), query or ""
-
-    def answer(intent: str | None, note: str | None, prediction: dict[str, Any] | None,
-               asked: str | None, visit: str | None) -> tuple[str, str]:
-        """Save one answer about the session's last prediction; "saved" once on disk."""
-        visit = visit or feedback_store.new_visit()  # an API session runs no page load
-        if prediction is None or asked is None:
-            raise gr.Error("Nothing to answer yet: classify a request first.",
-                           print_exception=False)
-        try:
-            row = feedback.save(query=asked, prediction=prediction, note=note, visit=visit,
-                                intent=prediction["intent"] if intent is None else intent,
-                                model=about)
-        except feedback_store.FeedbackRefused as e:
-            raise gr.Error(str(e), print_exception=False) from None
-        except OSError as e:
-            log.exception("a feedback row could not be written")
-            raise gr.Error(f"Not saved: the answer could not be written ({e.strerror}). "
-                           "Please try again later.", print_exception=False) from None
-        what = ("confirmed " + row["intent"] if row["answer"] == "confirmed"
-                else f"corrected to {row['intent']}")
-        return (f"✅ Saved ({what}), row `{row['id']}`: thank you. It reaches the dataset "
-                "repo with the next scheduled commit."), visit
-
-    def confirm(note: str | None, prediction: dict[str, Any] | None, asked: str | None,
-                visit: str | None) -> tuple[str, str]:
-        """Say the last prediction is right (with an optional note)."""
-        return answer(None, note, prediction, asked, visit)
-
-    def correct(intent: str | None, note: str | None, prediction: dict[str, Any] | None,
-                asked: str | None, visit: str | None) -> tuple[str, str]:
-        """Say which of the eight intents the last request meant (with an optional note)."""
-        if intent is None:
-            raise gr.Error("Not saved: pick the intent you meant first.",
-                           print_exception=False)
-        return answer(intent, note, prediction, asked, visit)
-
-    def show_feedback() -> tuple[Any, str, None, str]:
-        return gr.update(visible=collecting), "", None, ""
-
-    def hide_feedback() -> tuple[None, Any]:
-        return None, gr.update(visible=False)
 
     def describe(prediction: dict[str, Any] | None) -> tuple[str, str]:
         return verdict_markdown(prediction), flags_markdown(prediction)
@@ -415,25 +348,8 @@ def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
                                      elem_id="probabilities")
                     verdict = gr.Markdown(verdict_markdown(None), elem_id="verdict")
                     flags = gr.Markdown(flags_markdown(None), elem_id="flags")
-                    with gr.Group(visible=False, elem_id="feedback") as panel:
-                        gr.Markdown("### Is this right?")
-                        with gr.Row(equal_height=True):
-                            confirm_button = gr.Button("✅ Yes, confirm", variant="primary",
-                                                       elem_id="feedback-confirm")
-                            intent = gr.Dropdown(list(INTENTS), value=None,
-                                                 label="No, I meant", elem_id="feedback-intent")
-                            correct_button = gr.Button("Submit correction",
-                                                       elem_id="feedback-submit")
-                        note = gr.Textbox(label="Note (optional)", lines=1, max_lines=4,
-                                          elem_id="feedback-note")
-                        status = gr.Markdown("", elem_id="feedback-status")
-                        gr.Markdown(feedback_markdown(feedback) if collecting else "",
-                                    elem_id="feedback-privacy")
-                    gr.Markdown(feedback_off_markdown(feedback.reason) if not collecting
-                                else "", visible=not collecting, elem_id="feedback-off")
+                    control = feedback_store.FeedbackControl(feedback)
             state = gr.State(None)
-            asked = gr.State(None)  # the request of the prediction in `state`, as typed
-            visit = gr.State(None)  # a random id, set at each page load
         with gr.Tab("Batch"), gr.Row():
             with gr.Column():
                 batch_text = gr.Textbox(label="Requests, one per line", lines=8,
@@ -454,21 +370,12 @@ def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
             gr.Markdown(intents_markdown())
 
         run = gr.on([query.submit, submit.click], classify, inputs=query,
-                    outputs=[label, state, asked], api_name="classify")
+                    outputs=[label, state, control.asked], api_name="classify")
         run.success(describe, inputs=state, outputs=[verdict, flags], api_visibility="private")
         run.failure(clear, outputs=[label, verdict, flags], api_visibility="private")
-        run.failure(hide_feedback, outputs=[asked, panel], api_visibility="private")
         reset.click(lambda: ("", *clear()), outputs=[query, label, verdict, flags],
                     api_visibility="private")
-        reset.click(hide_feedback, outputs=[asked, panel], api_visibility="private")
-        if collecting:  # no control, no endpoints: nothing could be stored
-            demo.load(feedback_store.new_visit, outputs=visit, api_visibility="private")
-            run.success(show_feedback, outputs=[panel, status, intent, note],
-                        api_visibility="private")
-            confirm_button.click(confirm, inputs=[note, state, asked, visit],
-                                 outputs=[status, visit], api_name="confirm")
-            correct_button.click(correct, inputs=[intent, note, state, asked, visit],
-                                 outputs=[status, visit], api_name="correct")
+        control.wire(demo, about=about, prediction=state, run=run, reset=reset)
         batch_button.click(classify_batch, inputs=[batch_text, batch_file],
                            outputs=[table, download], api_name="classify_batch")
     weakref.finalize(demo, shutil.rmtree, out_dir, ignore_errors=True)

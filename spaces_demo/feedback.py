@@ -1,9 +1,11 @@
 """Feedback from the demo page to a Hub dataset repo: checked rows, bounded, crash-safe.
 
-After a prediction the page asks "Is this right?"; each answer becomes one JSON line
-(``feedback_row``: the schema of docs/issue 22's contract) in ``rows-<process uuid>.jsonl``
-under a local folder, and ``RowsScheduler`` (a ``huggingface_hub.CommitScheduler``) commits
-that folder to the dataset repo every ``every`` minutes and once more at shutdown.
+After a prediction the page asks "Is this right?" (``FeedbackControl``: confirm, or pick one
+of the eight intents, with an optional note); each answer becomes one JSON line
+(``feedback_row``, the schema issue 22's parts share) in ``rows-<process uuid>.jsonl`` under
+a local folder, and ``RowsScheduler`` (a ``huggingface_hub.CommitScheduler``) commits that
+folder to the dataset repo every ``every`` minutes and once more at shutdown. The Space
+ships this file beside app.py, which loads it by path (``hf_pipeline.publish.space``).
 
 What is refused, with a message, and never saved: a request that is empty after the
 runtime's input hygiene, longer than MAX_TEXT_BYTES of UTF-8 (sqry would not classify all
@@ -366,3 +368,116 @@ def open_feedback(repo_id: str | None, *, every_minutes: float | None = None,
         log.warning("feedback to %s is off: %s: %s", repo_id, type(e).__name__, e)
         return FeedbackOff(f"the dataset repo {repo_id} could not be opened for writing "
                            f"({type(e).__name__}: {e}).")
+
+
+# ----------------------------------------------------------------------------- the page
+
+def stored_markdown(feedback: Feedback) -> str:
+    """What an answer stores and where, shown next to the control."""
+    from huggingface_hub import constants
+
+    repo = feedback.repo_id
+    return (f"**What is stored**: the request as classified (after input cleaning) and its "
+            "length, the prediction (intent, confidence, tier, all eight probabilities), your "
+            "answer and note, the model's repo, revision and commit, the app's version, the "
+            "UTC time, and a random id for this page visit. **Where**: the Hub dataset repo "
+            f"[{repo}]({constants.ENDPOINT}/datasets/{repo}), committed every "
+            f"{feedback.every_minutes:g} minutes. **Not stored**: your IP address, your user "
+            f"name, or anything else about you. **Bounds**: at most {VISIT_LIMIT} answers per "
+            f"visit per minute and {PROCESS_LIMIT} per hour for this demo; a request over "
+            f"{MAX_TEXT_BYTES} bytes or with control characters is not saved.")
+
+
+def off_markdown(reason: str) -> str:
+    return f"ℹ️ Feedback is off on this page: {reason} Nothing you type here is stored."
+
+
+class FeedbackControl:
+    """"Is this right?" on the page: built where it is created (inside the layout), its
+    events attached by ``wire`` once the classify event exists. Without a ``Feedback`` the
+    control stays hidden, a line says why, and there are no feedback endpoints."""
+
+    def __init__(self, feedback: Feedback | FeedbackOff | None) -> None:
+        import gradio as gr
+
+        self.feedback = feedback or FeedbackOff("no dataset repo is configured.")
+        self.collecting = isinstance(self.feedback, Feedback)
+        with gr.Group(visible=False, elem_id="feedback") as self.panel:
+            gr.Markdown("### Is this right?")
+            with gr.Row(equal_height=True):
+                self.confirm_button = gr.Button("✅ Yes, confirm", variant="primary",
+                                                elem_id="feedback-confirm")
+                self.intent = gr.Dropdown(list(INTENTS), value=None, label="No, I meant",
+                                          elem_id="feedback-intent")
+                self.correct_button = gr.Button("Submit correction",
+                                                elem_id="feedback-submit")
+            self.note = gr.Textbox(label="Note (optional)", lines=1, max_lines=4,
+                                   elem_id="feedback-note")
+            self.status = gr.Markdown("", elem_id="feedback-status")
+            gr.Markdown(stored_markdown(self.feedback) if self.collecting else "",
+                        elem_id="feedback-privacy")
+        gr.Markdown("" if self.collecting else off_markdown(self.feedback.reason),
+                    visible=not self.collecting, elem_id="feedback-off")
+        self.asked = gr.State(None)  # the request of the session's last prediction, as typed
+        self.visit = gr.State(None)  # a random id, set at each page load
+
+    def wire(self, demo: Any, *, about: Mapping[str, Any], prediction: Any, run: Any,
+             reset: Any) -> None:
+        """Hide the control when ``run`` (classify) fails or ``reset`` is clicked; with
+        feedback on, show it after a prediction and add ``/confirm`` and ``/correct``."""
+        import gradio as gr
+
+        def hide() -> tuple[None, Any]:
+            return None, gr.update(visible=False)
+
+        run.failure(hide, outputs=[self.asked, self.panel], api_visibility="private")
+        reset.click(hide, outputs=[self.asked, self.panel], api_visibility="private")
+        if not self.collecting:  # no control, no endpoints: nothing could be stored
+            return
+        feedback = self.feedback
+        assert isinstance(feedback, Feedback)
+
+        def answer(intent: str | None, note: str | None, predicted: dict[str, Any] | None,
+                   asked: str | None, visit: str | None) -> tuple[str, str]:
+            visit = visit or new_visit()  # an API session runs no page load
+            if predicted is None or asked is None:
+                raise gr.Error("Nothing to answer yet: classify a request first.",
+                               print_exception=False)
+            try:
+                row = feedback.save(query=asked, prediction=predicted, note=note, visit=visit,
+                                    intent=predicted["intent"] if intent is None else intent,
+                                    model=about)
+            except FeedbackRefused as e:
+                raise gr.Error(str(e), print_exception=False) from None
+            except OSError as e:
+                log.exception("a feedback row could not be written")
+                raise gr.Error(f"Not saved: the answer could not be written ({e.strerror}). "
+                               "Please try again later.", print_exception=False) from None
+            what = (f"confirmed {row['intent']}" if row["answer"] == CONFIRMED
+                    else f"corrected to {row['intent']}")
+            return (f"✅ Saved ({what}), row `{row['id']}`: thank you. It reaches the dataset "
+                    "repo with the next scheduled commit."), visit
+
+        def confirm(note: str | None, predicted: dict[str, Any] | None, asked: str | None,
+                    visit: str | None) -> tuple[str, str]:
+            """Say the session's last prediction is right (with an optional note)."""
+            return answer(None, note, predicted, asked, visit)
+
+        def correct(intent: str | None, note: str | None, predicted: dict[str, Any] | None,
+                    asked: str | None, visit: str | None) -> tuple[str, str]:
+            """Say which of the eight intents the last request meant (optional note)."""
+            if intent is None:
+                raise gr.Error("Not saved: pick the intent you meant first.",
+                               print_exception=False)
+            return answer(intent, note, predicted, asked, visit)
+
+        demo.load(new_visit, outputs=self.visit, api_visibility="private")
+        run.success(lambda: (gr.update(visible=True), "", None, ""),
+                    outputs=[self.panel, self.status, self.intent, self.note],
+                    api_visibility="private")
+        self.confirm_button.click(confirm, inputs=[self.note, prediction, self.asked,
+                                                   self.visit],
+                                  outputs=[self.status, self.visit], api_name="confirm")
+        self.correct_button.click(correct, inputs=[self.intent, self.note, prediction,
+                                                   self.asked, self.visit],
+                                  outputs=[self.status, self.visit], api_name="correct")
