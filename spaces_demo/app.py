@@ -9,20 +9,27 @@ scored and tiered exactly as sqry does it.
 
 API: ``/classify`` (query -> label with all eight calibrated probabilities) and
 ``/classify_batch`` (pasted lines and/or a .txt/.jsonl file -> table + JSON-lines file).
+With feedback on (``feedback.py``: a dataset repo and a write token), also ``/confirm``
+(note) and ``/correct`` (intent, note): an answer about the session's last prediction.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import logging
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import gradio as gr
@@ -46,6 +53,22 @@ from hf_pipeline.runtime import (
 )
 
 log = logging.getLogger("sqry_nl_demo")
+
+
+def _sibling(name: str) -> ModuleType:
+    """``<name>.py`` beside this file (the Space ships it there too), loaded by path: app.py
+    itself is loaded by path (``python app.py``, ``hf-pipeline demo``, the tests), so its
+    folder need not be on sys.path."""
+    path = Path(__file__).absolute().with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"{__name__}_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+feedback_store = _sibling("feedback")
 
 MAX_BATCH_QUERIES = 1000
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -247,8 +270,11 @@ def table_row(n: int, row: dict[str, Any], prediction: Prediction) -> list[Any]:
 # ----------------------------------------------------------------------------- the page
 
 def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
-               error: str | None = None) -> gr.Blocks:
-    """The page and its two API endpoints over ``classifier`` (None: show ``error``)."""
+               error: str | None = None, feedback: Any = None) -> gr.Blocks:
+    """The page and its API endpoints over ``classifier`` (None: show ``error``).
+
+    ``feedback``: a ``feedback.Feedback`` (the "Is this right?" control and its two
+    endpoints), or a ``feedback.FeedbackOff`` / None (the page says why there is none)."""
     if classifier is None and error is None:
         error = "No model is loaded."
     out_dir = Path(tempfile.mkdtemp(prefix="sqry_nl_demo_"))
@@ -267,7 +293,7 @@ def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
             raise gr.Error(f"The classifier failed on this input ({type(e).__name__}: {e}).",
                            print_exception=False) from None
 
-    def classify(query: str | None) -> tuple[dict[str, float], dict[str, Any]]:
+    def classify(query: str | None) -> tuple[dict[str, float], dict[str, Any], str]:
         """Classify one request: the label with all eight calibrated probabilities."""
         if query is not None and not isinstance(query, str):
             raise gr.Error(f"Expected the query as text, got {type(query).__name__}.",
@@ -275,7 +301,7 @@ def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
         prediction = predict([query or ""])[0]
         if FLAG_EMPTY in prediction.flags:
             raise gr.Error(EMPTY_QUERY_MESSAGE, print_exception=False)
-        return prediction.probabilities, prediction.to_dict()
+        return prediction.probabilities, prediction.to_dict(), query or ""
 
     def describe(prediction: dict[str, Any] | None) -> tuple[str, str]:
         return verdict_markdown(prediction), flags_markdown(prediction)
@@ -322,6 +348,7 @@ def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
                                      elem_id="probabilities")
                     verdict = gr.Markdown(verdict_markdown(None), elem_id="verdict")
                     flags = gr.Markdown(flags_markdown(None), elem_id="flags")
+                    control = feedback_store.FeedbackControl(feedback)
             state = gr.State(None)
         with gr.Tab("Batch"), gr.Row():
             with gr.Column():
@@ -343,11 +370,12 @@ def build_demo(classifier: IntentClassifier | None, about: dict[str, Any], *,
             gr.Markdown(intents_markdown())
 
         run = gr.on([query.submit, submit.click], classify, inputs=query,
-                    outputs=[label, state], api_name="classify")
+                    outputs=[label, state, control.asked], api_name="classify")
         run.success(describe, inputs=state, outputs=[verdict, flags], api_visibility="private")
         run.failure(clear, outputs=[label, verdict, flags], api_visibility="private")
         reset.click(lambda: ("", *clear()), outputs=[query, label, verdict, flags],
                     api_visibility="private")
+        control.wire(demo, about=about, prediction=state, run=run, reset=reset)
         batch_button.click(classify_batch, inputs=[batch_text, batch_file],
                            outputs=[table, download], api_name="classify_batch")
     weakref.finalize(demo, shutil.rmtree, out_dir, ignore_errors=True)
@@ -401,6 +429,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    "GRADIO_SERVER_NAME or 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default: Gradio's, "
                    "GRADIO_SERVER_PORT or the first free one from 7860)")
+    p.add_argument("--feedback-repo", metavar="NS/NAME", default=None, help="collect "
+                   "answers into this Hub dataset repo (default: feedback_repo in "
+                   f"{SPACE_CONFIG_FILE}); the write token comes only from the environment "
+                   f"variable {feedback_store.TOKEN_ENV}")
+    p.add_argument("--feedback-every", metavar="MINUTES", type=float, default=None,
+                   help="minutes between commits of the answers (default: "
+                   f"feedback_every_minutes in {SPACE_CONFIG_FILE}, else "
+                   f"{feedback_store.DEFAULT_EVERY_MINUTES:g})")
     return p.parse_args(argv)
 
 
@@ -413,14 +449,41 @@ def load_spec(spec: str) -> LoadedModel:
     return load_model(model_dir=spec)
 
 
+def configured_feedback(args: argparse.Namespace) -> Any:
+    """Feedback as --feedback-repo/--feedback-every or space_config.json ask, or why not."""
+    try:
+        config = space_config(Path(__file__).absolute().parent)
+    except PipelineError as e:
+        if not args.feedback_repo:
+            return feedback_store.FeedbackOff(f"the Space's settings are unreadable: {e}")
+        config = {}
+    every = (args.feedback_every if args.feedback_every is not None
+             else config.get("feedback_every_minutes"))
+    return feedback_store.open_feedback(args.feedback_repo or config.get("feedback_repo"),
+                                        every_minutes=every)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # Gradio then closes, and the final feedback commit runs at exit
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Load the model named by --model or space_config.json, serve until Ctrl-C."""
+    """Load the model named by --model or space_config.json, serve until Ctrl-C (or
+    SIGTERM, which a Space gets when it stops)."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     loaded = load_configured_model() if args.model is None else load_spec(args.model)
     if loaded.error:
         log.error("the model could not be loaded; the page shows why:\n%s", loaded.error)
-    demo = build_demo(loaded.classifier, loaded.about, error=loaded.error)
+    feedback = configured_feedback(args)
+    if isinstance(feedback, feedback_store.FeedbackOff):
+        log.info("feedback is off: %s", feedback.reason)
+    else:
+        log.info("feedback goes to the dataset repo %s every %g minutes, rows in %s",
+                 feedback.repo_id, feedback.every_minutes, feedback.writer.path)
+    demo = build_demo(loaded.classifier, loaded.about, error=loaded.error, feedback=feedback)
+    if threading.current_thread() is threading.main_thread():  # signals go to it only
+        signal.signal(signal.SIGTERM, _interrupt)
     demo.launch(server_name=args.host, server_port=args.port, **launch_options())
     return 0
 

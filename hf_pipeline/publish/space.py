@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 SPACE_PACKAGE = "sqry_nl_runtime"
 RUNTIME_ROOT = f"{PACKAGE}.runtime"
 APP_FILE = "app.py"
+APP_MODULES = (APP_FILE, "feedback.py")  # spaces_demo's files the Space runs (app.py loads
+# feedback.py from its own folder), each copied with its imports renamed
 
 # What a Space must never carry: the pipeline's stages (hf_pipeline.imports.STAGES) and the
 # training stack.
@@ -276,7 +278,8 @@ def build_space_folder(out_dir: str | Path, *, model_repo: str, model_revision: 
         raise OutputError(out, "exists and is not an empty folder.",
                           fix="choose a new folder; a stale file would be published too.")
     app = space_app()
-    closure = runtime_closure([RUNTIME_ROOT, *app_roots(app)])
+    closure = runtime_closure([RUNTIME_ROOT, *(root for name in APP_MODULES
+                                               for root in app_roots(app.with_name(name)))])
     if closure.problems:
         raise SpaceBuildError(
             f"the Space's runtime cannot be generated: the import closure of {RUNTIME_ROOT} "
@@ -284,13 +287,15 @@ def build_space_folder(out_dir: str | Path, *, model_repo: str, model_revision: 
                 f"  {p}" for p in closure.problems) + "\nFix: the runtime must install alone: "
             "move what it needs out of the stages (into hf_pipeline.runtime or a lower layer, "
             "such as hf_pipeline.model_folder's format modules).")
-    files = {APP_FILE: generated_module(app, f"spaces_demo/{APP_FILE}")}
+    files = {name: generated_module(app.with_name(name), f"spaces_demo/{name}")
+             for name in APP_MODULES}
     for name, path in closure.modules.items():
         target = Path(SPACE_PACKAGE, *name.split(".")[1:])
         target = target / "__init__.py" if path.name == "__init__.py" else target.with_suffix(
             ".py")
         files[target.as_posix()] = generated_module(path)
-    files["requirements.txt"] = requirements(closure.libraries | app_libraries(app))
+    files["requirements.txt"] = requirements(closure.libraries.union(
+        *(app_libraries(app.with_name(name)) for name in APP_MODULES)))
     files["README.md"] = readme(card, model_repo=model_repo, model_revision=model_revision,
                                 space_repo=space_repo,
                                 feedback_repo=feedback.repo_id if feedback else None)

@@ -30,7 +30,7 @@ from hf_pipeline.publish.space import (
 )
 
 MODEL_REPO, MODEL_TAG, COMMIT = "me/sqry-nl-intent", "v1.2.0", "c" * 40
-TOP_FILES = ["README.md", "app.py", "requirements.txt", "space_config.json"]
+TOP_FILES = ["README.md", "app.py", "feedback.py", "requirements.txt", "space_config.json"]
 PINNED = ("gradio", "huggingface", "numpy", "onnxruntime", "tokenizers")
 
 
