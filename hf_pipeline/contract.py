@@ -35,12 +35,24 @@ MAX_SAMPLES_PER_INTENT = 50_000
 # builder (hf_pipeline.publish.space), read by the app (spaces_demo/app.py).
 SPACE_CONFIG_FILE = "space_config.json"
 
+# The Space's feedback (issue 22): space_config.json names the dataset repo and the commit
+# schedule; the write token reaches the app only through FEEDBACK_TOKEN_ENV (a Space secret,
+# or the demo's environment), and the demo, which has no space_config.json, passes the repo
+# and schedule through the two other variables (read before space_config.json).
+FEEDBACK_REPO_KEY, FEEDBACK_EVERY_KEY = "feedback_repo", "feedback_every_minutes"
+FEEDBACK_TOKEN_ENV = "SQRY_NL_FEEDBACK_TOKEN"
+FEEDBACK_REPO_ENV = "SQRY_NL_FEEDBACK_REPO"
+FEEDBACK_EVERY_ENV = "SQRY_NL_FEEDBACK_EVERY_MINUTES"
+FEEDBACK_EVERY_MINUTES = 5.0  # CommitScheduler's own default
+
 # Bounds of the temperature search (and of a temperature.json we accept as sane).
 T_MIN, T_MAX = 0.05, 20.0
 
 __all__ = [
     "CONFIRM_THRESHOLD", "DATASET_DICT_DIR", "DATASET_JSON", "DEFAULT_BASE_MODEL", "DEV",
-    "EXECUTE_THRESHOLD", "MAX_LENGTH", "MAX_SAMPLES_PER_INTENT", "MIN_SAMPLES_PER_INTENT",
+    "EXECUTE_THRESHOLD", "FEEDBACK_EVERY_ENV", "FEEDBACK_EVERY_KEY", "FEEDBACK_EVERY_MINUTES",
+    "FEEDBACK_REPO_ENV", "FEEDBACK_REPO_KEY", "FEEDBACK_TOKEN_ENV", "MAX_LENGTH",
+    "MAX_SAMPLES_PER_INTENT", "MIN_SAMPLES_PER_INTENT",
     "ONNX_INPUTS", "ONNX_OUTPUT", "SPACE_CONFIG_FILE", "SPLITS", "T_MAX", "T_MIN",
     "VERIFICATION_JSON",
 ]

@@ -457,10 +457,7 @@ def configured_feedback(args: argparse.Namespace) -> Any:
         if not args.feedback_repo:
             return feedback_store.FeedbackOff(f"the Space's settings are unreadable: {e}")
         config = {}
-    every = (args.feedback_every if args.feedback_every is not None
-             else config.get("feedback_every_minutes"))
-    return feedback_store.open_feedback(args.feedback_repo or config.get("feedback_repo"),
-                                        every_minutes=every)
+    return feedback_store.configured(args.feedback_repo, args.feedback_every, config)
 
 
 def _interrupt(signum: int, frame: Any) -> None:

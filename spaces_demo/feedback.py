@@ -48,16 +48,24 @@ from typing import Any
 from huggingface_hub import CommitOperationAdd, CommitScheduler, HfApi
 
 from hf_pipeline import __version__
+from hf_pipeline.contract import (
+    FEEDBACK_EVERY_ENV,
+    FEEDBACK_EVERY_KEY,
+    FEEDBACK_EVERY_MINUTES,
+    FEEDBACK_REPO_ENV,
+    FEEDBACK_REPO_KEY,
+    FEEDBACK_TOKEN_ENV,
+)
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.runtime.hygiene import MAX_INPUT_BYTES, clean
 
 log = logging.getLogger("sqry_nl_demo.feedback")
 
 SCHEMA = 1
-TOKEN_ENV = "SQRY_NL_FEEDBACK_TOKEN"
+TOKEN_ENV = FEEDBACK_TOKEN_ENV
 DIR_ENV = "SQRY_NL_FEEDBACK_DIR"
 DEFAULT_DIR = "feedback"  # under the app's working directory
-DEFAULT_EVERY_MINUTES = 5.0
+DEFAULT_EVERY_MINUTES = FEEDBACK_EVERY_MINUTES
 PATH_IN_REPO = "data"
 ROWS_GLOB = "rows-*.jsonl"
 
@@ -368,6 +376,23 @@ def open_feedback(repo_id: str | None, *, every_minutes: float | None = None,
         log.warning("feedback to %s is off: %s: %s", repo_id, type(e).__name__, e)
         return FeedbackOff(f"the dataset repo {repo_id} could not be opened for writing "
                            f"({type(e).__name__}: {e}).")
+
+
+def configured(repo_id: str | None, every_minutes: float | None, config: Mapping[str, Any],
+               environ: Mapping[str, str] = os.environ) -> Feedback | FeedbackOff:
+    """Feedback as the app's options ask, else the demo's environment, else
+    space_config.json (``config``), or why there is none."""
+    every: Any = every_minutes
+    if every is None and environ.get(FEEDBACK_EVERY_ENV):
+        try:
+            every = float(environ[FEEDBACK_EVERY_ENV])
+        except ValueError:
+            return FeedbackOff(f"{FEEDBACK_EVERY_ENV} is {environ[FEEDBACK_EVERY_ENV]!r}, "
+                               "expected a number of minutes > 0.")
+    if every is None:
+        every = config.get(FEEDBACK_EVERY_KEY)
+    repo = repo_id or environ.get(FEEDBACK_REPO_ENV) or config.get(FEEDBACK_REPO_KEY)
+    return open_feedback(repo, every_minutes=every, environ=environ)
 
 
 # ----------------------------------------------------------------------------- the page

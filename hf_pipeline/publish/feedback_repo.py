@@ -26,6 +26,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from hf_pipeline.assets import asset_dir
+from hf_pipeline.contract import (
+    FEEDBACK_EVERY_ENV,
+    FEEDBACK_EVERY_KEY,
+    FEEDBACK_EVERY_MINUTES,
+    FEEDBACK_REPO_ENV,
+    FEEDBACK_REPO_KEY,
+    FEEDBACK_TOKEN_ENV,
+)
 from hf_pipeline.errors import HubError, InvalidValueError
 from hf_pipeline.hub_client import hub_errors
 from hf_pipeline.intents import INTENTS
@@ -36,15 +44,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The app's environment (the contract of issue 22): the write token, and two overrides of
-# space_config.json that `hf-pipeline demo --feedback-repo` sets (a demo has no config file).
-TOKEN_ENV = "SQRY_NL_FEEDBACK_TOKEN"
-REPO_ENV = "SQRY_NL_FEEDBACK_REPO"
-EVERY_ENV = "SQRY_NL_FEEDBACK_EVERY_MINUTES"
-# space_config.json keys.
-REPO_KEY = "feedback_repo"
-EVERY_KEY = "feedback_every_minutes"
-DEFAULT_EVERY_MINUTES = 5.0
+# The app's environment and space_config.json keys: one definition, in the contract.
+TOKEN_ENV, REPO_ENV, EVERY_ENV = FEEDBACK_TOKEN_ENV, FEEDBACK_REPO_ENV, FEEDBACK_EVERY_ENV
+REPO_KEY, EVERY_KEY = FEEDBACK_REPO_KEY, FEEDBACK_EVERY_KEY
+DEFAULT_EVERY_MINUTES = FEEDBACK_EVERY_MINUTES
 MAX_EVERY_MINUTES = 24 * 60.0  # rows older than a day unsaved is not a schedule
 ROWS_PATTERN = "data/rows-*.jsonl"
 SCHEMA_VERSION = 1

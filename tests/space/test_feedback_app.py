@@ -279,3 +279,17 @@ def test_the_scheduled_commit_lands_the_rows_and_shutdown_commits_the_rest(
     commits = hub_api.list_repo_commits(repo, repo_type="dataset")
     assert commits[0].title == "Feedback: 3 rows in 1 files"
     assert app_module.feedback_store.commit_snapshot(commits[0].message) is not None
+
+
+def test_options_then_the_demos_environment_then_space_config_choose_the_repo(
+        app_module: ModuleType) -> None:
+    from hf_pipeline.contract import FEEDBACK_EVERY_ENV, FEEDBACK_REPO_ENV
+
+    fb = app_module.feedback_store
+    config = {"feedback_repo": "me/from-config", "feedback_every_minutes": 2}
+    environ = {FEEDBACK_REPO_ENV: "me/from-env"}  # no token: the reason names the repo chosen
+    assert "me/from-option" in fb.configured("me/from-option", None, config, environ).reason
+    assert "me/from-env" in fb.configured(None, None, config, environ).reason
+    assert "me/from-config" in fb.configured(None, None, config, {}).reason
+    off = fb.configured(None, None, config, {**environ, FEEDBACK_EVERY_ENV: "soon"})
+    assert off.reason == f"{FEEDBACK_EVERY_ENV} is 'soon', expected a number of minutes > 0."

@@ -234,7 +234,7 @@ def test_demo_feedback_environment_is_the_local_hubs_token(
     from hf_pipeline.publish.space_cli import demo_feedback
 
     repo = hub_repo_id("feedback")
-    env = demo_feedback(FeedbackSettings(repo, 0.5))
+    env = demo_feedback(FeedbackSettings(repo, 0.5))  # the app reads all three
     assert env == {TOKEN_ENV: FAKE_TOKEN, REPO_ENV: repo, EVERY_ENV: "0.5"}
     assert hub_api.dataset_info(repo).private
 
