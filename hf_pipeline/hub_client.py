@@ -6,11 +6,22 @@ problems with different fixes. The token is never part of a message.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import Iterator
 
 from hf_pipeline.errors import HubError
 
 START_LOCAL = "or start a local Hub with `hf-pipeline hub serve` and point HF_ENDPOINT at it"
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses; a host name is not trusted to be one."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def hub_endpoint() -> str:

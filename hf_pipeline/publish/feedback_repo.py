@@ -16,7 +16,6 @@ printed, logged or written.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import os
@@ -90,13 +89,9 @@ ROW_FIELDS: tuple[tuple[str, str, str], ...] = (
 def is_local_endpoint(url: str) -> bool:
     """True for the local Hub: an http(s) URL whose host is ``localhost`` or a loopback
     address. Anything else is a real Hub (it has Space secrets; the local one has none)."""
-    host = urlsplit(url.strip()).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    from hf_pipeline.hub_client import is_loopback
+
+    return is_loopback(urlsplit(url.strip()).hostname or "")
 
 
 def check_feedback_repo(value: object, *, field: str = REPO_KEY) -> str:

@@ -14,7 +14,6 @@ first one's refs), then clears what a killed earlier run left in its ``tmp/`` fo
 from __future__ import annotations
 
 import fcntl
-import ipaddress
 import logging
 import os
 import secrets
@@ -30,6 +29,7 @@ from hf_pipeline.errors import InvalidValueError, OutputError
 from hf_pipeline.hub.server import api_files, api_repos
 from hf_pipeline.hub.server.storage import RepoStore
 from hf_pipeline.hub.server.transport import HubHTTPServer, Limits, ServerContext
+from hf_pipeline.hub_client import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +38,6 @@ ROUTES = [*api_repos.ROUTES, *api_files.ROUTES]
 
 def _default_data_dir() -> Path:
     return Path.home() / ".cache" / "hf_pipeline" / "hub"
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses; a host name is not trusted to be one."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
