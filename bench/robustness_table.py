@@ -32,7 +32,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 ROWS = (("dev", "human dev set, all rows"), ("dev_original", "dev, original 354 rows"),
-        ("dev_added", "dev, rows added for issue 14"), ("dev_typo", "dev, one typo anywhere"),
+        ("dev_added", "dev, all added rows (issues 14, 23)"),
+        ("dev_latest", "dev, rows added for issue 23"), ("dev_typo", "dev, one typo anywhere"),
         ("dev_intent_typo", "dev, typo in the intent word"),
         ("dev_original_typo", "dev original, one typo anywhere"),
         ("dev_original_intent_typo", "dev original, typo in intent word"),
@@ -47,8 +48,11 @@ def score(folder: Path, sets: dict[str, tuple[list[str], np.ndarray]]) -> dict[s
     model = load_classifier(folder, batch_size=1, load_trained=load_trained_classifier)
     out: dict[str, Any] = {"temperature": model.temperature}
     for name, (texts, labels) in sets.items():
-        p = softmax(model.logits(texts), model.temperature)
+        logits = model.logits(texts)
+        p = softmax(logits, model.temperature)
         out[name] = set_metrics(p, labels).to_dict()
+        if name == "dev":
+            out["dev_at_t1"] = set_metrics(softmax(logits), labels).to_dict()
         if name == "dev_added":
             out["dev_added_by_category"] = by_category(p, labels)
     return out
@@ -83,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label.replace('dev', 'dev original'):<{width}} {'':>5} " + " ".join(
             fmt.format(r["dev_original"][key]) for r in results.values()
             if "dev_original" in r))
+    print(f"{'dev ECE at T = 1':<{width}} {'':>5} " + " ".join(
+        f"{r['dev_at_t1']['ece']:>24.4f}" for r in results.values()))
+    for tier in ("right_executed", "right_asked", "wrong_asked", "confident_errors"):
+        print(f"{'dev ' + tier.replace('confident_errors', 'wrong_executed'):<{width}} "
+              f"{'':>5} " + " ".join(f"{r['dev'][tier] / r['dev']['samples']:>24.2%}"
+                                     for r in results.values()))
     print(f"{'T':<{width}} {'':>5} " + " ".join(f"{r['temperature']:>24.4f}"
                                                 for r in results.values()))
     for m, r in results.items():

@@ -119,6 +119,24 @@ def eval_sets(reference_data: Path, seed: int) -> dict[str, tuple[list[str], np.
         texts, labels = out["dev"]
         out["dev_added"] = ([t for t, m in zip(texts, original, strict=True) if not m],
                             labels[~original])
+        latest = np.array([r == LATEST_ROUND for r in dev_rounds()])
+        if latest.any():
+            out["dev_latest"] = ([t for t, m in zip(texts, latest, strict=True) if m],
+                                 labels[latest])
+    return out
+
+
+# Where each round of added dev rows starts in human_dev.jsonl (rows are only appended).
+ROUND_STARTS = (("original", 0), ("issue 14", 354), ("issue 23", 477))
+LATEST_ROUND = ROUND_STARTS[-1][0]
+
+
+def dev_rounds() -> list[str]:
+    """Each dev-set row's round (original, issue 14, issue 23...), in file order."""
+    n = len(dev_categories())
+    out = []
+    for i in range(n):
+        out.append(next(name for name, start in reversed(ROUND_STARTS) if i >= start))
     return out
 
 
