@@ -298,6 +298,21 @@ def test_cross_validation_rejects_a_validation_split_of_another_temperature() ->
     assert result.report_sets == ["report", "validation"]
 
 
+def test_validation_alone_is_scored_but_never_chosen() -> None:
+    """The validation split of the pool's own temperature: T fitted on it alone scores as
+    well as the best, but it ignores the human rows, so it is only a reference row."""
+    cfg = CalibrateConfig(data="unused")
+    sets = {"calibration": sampled(100, seed=8), "validation": sampled(20000, seed=99),
+            "report": sampled(300, seed=10)}
+    result = calibrate_logits(sets, pool=["calibration"], aux="validation", cfg=cfg)
+    assert result.selection is not None
+    table = {c.name: c for c in result.selection.candidates}
+    eligible = [c for name, c in table.items() if name != "validation"]
+    assert table["validation"].held_out_nll <= min(c.held_out_nll for c in eligible)
+    assert not table["validation"].chosen and result.selection.chosen.name != "validation"
+    assert "calibration" in result.fit_sets
+
+
 def test_temperature_document_reports_on_the_held_out_set() -> None:
     cfg = CalibrateConfig(data="unused")
     sets = {"calibration": sampled(500, seed=3), "report": sampled(300, seed=4)}
