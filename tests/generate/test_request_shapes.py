@@ -1,0 +1,38 @@
+"""The request shapes of issue 23 in the templates and slot values: ordinary words as targets,
+search / look for + a bare identifier, relation verbs in both frames."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from hf_pipeline.generate.slots import SLOT_NAMES, load_vocabularies, make_filler
+from hf_pipeline.generate.templates import load_templates
+
+WORD = re.compile(r"[a-z]+")
+RELATION_STEMS = ("kick", "fire", "trigger", "spawn", "rel", "depend", "lean", "hook into",
+                  "consum", "pull", "hand", "delegat", "dispatch", "reach")
+
+
+def group_text(intent: str, group: str) -> str:
+    return "\n".join(t.text for t in load_templates(known_slots=SLOT_NAMES)[intent]
+                     if t.group == group)
+
+
+def test_plain_words_fill_the_symbol_slots_in_training_and_are_held_out_too() -> None:
+    vocab = load_vocabularies()
+    train, held = vocab["train"].lists["plain_symbol"], vocab["heldout"].lists["plain_symbol"]
+    assert len(train) >= 60 and len(held) >= 20 and not set(train) & set(held)
+    assert all(WORD.fullmatch(v) for v in train + held)
+    fill = make_filler(vocab["train"])
+    rng = random.Random(0)
+    drawn = [fill("function", rng).strip('`"') for _ in range(600)]
+    plain = [v for v in drawn if v in train]
+    assert len(plain) > 60 and len(set(plain)) > 30  # many words, not a handful
+
+
+def test_text_values_include_plain_words_markers_and_identifiers() -> None:
+    lists = load_vocabularies()["train"].lists["text"]
+    assert sum(bool(WORD.fullmatch(v)) for v in lists) >= 8  # temp, debug, legacy...
+    assert sum(bool(re.fullmatch(r"[A-Z]+(_[A-Z]+)+", v)) for v in lists) >= 3  # constants
+    assert sum(bool(re.fullmatch(r"[a-z]+(_[a-z]+)+", v)) for v in lists) >= 2  # snake_case
