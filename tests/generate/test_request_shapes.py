@@ -36,3 +36,19 @@ def test_text_values_include_plain_words_markers_and_identifiers() -> None:
     assert sum(bool(WORD.fullmatch(v)) for v in lists) >= 8  # temp, debug, legacy...
     assert sum(bool(re.fullmatch(r"[A-Z]+(_[A-Z]+)+", v)) for v in lists) >= 3  # constants
     assert sum(bool(re.fullmatch(r"[a-z]+(_[a-z]+)+", v)) for v in lists) >= 2  # snake_case
+
+
+def test_search_for_a_bare_identifier_is_text_search_and_symbol_query_never_claims_it() -> None:
+    templates = load_templates(known_slots=SLOT_NAMES)
+    lines = [t for t in templates["TextSearch"] if t.group == "search_identifier"]
+    assert len(lines) >= 15
+    assert any(t.text.startswith("search for {symbol}") for t in lines)
+
+    def marker(slot: str, rng: random.Random) -> str:
+        return "XSYM" if slot in ("symbol", "function", "type", "text") else slot.upper()
+
+    bare = re.compile(r"(search|look|hunt)( for)? XSYM( (in|under) .*)?\??")
+    for t in templates["SymbolQuery"]:
+        for seed in range(12):
+            text = t.expand(random.Random(seed), marker)
+            assert not bare.fullmatch(text), (t.text, text)
