@@ -52,3 +52,12 @@ def test_search_for_a_bare_identifier_is_text_search_and_symbol_query_never_clai
         for seed in range(12):
             text = t.expand(random.Random(seed), marker)
             assert not bare.fullmatch(text), (t.text, text)
+
+
+def test_relation_verbs_come_in_both_frames() -> None:
+    callers = group_text("FindCallers", "relation_verbs")
+    callees = group_text("FindCallees", "relation_verbs")
+    for stem in RELATION_STEMS:
+        assert stem in callers and stem in callees, stem
+    # the frame decides: "what relies on X" vs "what does X rely on"
+    assert "(what|who) (relies on|" in callers and "what does {symbol} (rely on|" in callees
