@@ -61,3 +61,10 @@ def test_relation_verbs_come_in_both_frames() -> None:
         assert stem in callers and stem in callees, stem
     # the frame decides: "what relies on X" vs "what does X rely on"
     assert "(what|who) (relies on|" in callers and "what does {symbol} (rely on|" in callees
+
+
+def test_the_new_verbs_also_appear_in_ambiguous_requests_about_no_code() -> None:
+    lures = group_text("Ambiguous", "everyday_lures")
+    for stem in ("look", "search", "hunt", "kicks off", "rely on", "delegate", "calls"):
+        assert stem in lures, stem
+    assert "{" not in lures  # no code target at all
