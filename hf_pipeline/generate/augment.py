@@ -138,28 +138,63 @@ def _is_word_not_identifier(text: str, m: re.Match[str]) -> bool:
     return w[0].isupper() and w[1:].islower() and bool(_SENTENCE_START.search(text[:m.start()]))
 
 
-def intent_word_spans(text: str) -> list[re.Match[str]]:
-    """The words of ``text`` in INTENT_WORDS (case-insensitive, whole words), in order;
-    not inside quotes, not part of an identifier, not a capitalised symbol name."""
+def _lexicon_spans(text: str, pattern: re.Pattern[str]) -> list[re.Match[str]]:
     quoted = [q.span() for q in _QUOTED.finditer(text)]
-    return [m for m in _INTENT_WORD_RE.finditer(text)
+    return [m for m in pattern.finditer(text)
             if not any(a <= m.start() < b for a, b in quoted) and _is_word_not_identifier(text, m)]
 
 
-def _pick_word(text: str, rng: random.Random, *, intent: bool = False,
+def intent_word_spans(text: str) -> list[re.Match[str]]:
+    """The words of ``text`` in INTENT_WORDS (case-insensitive, whole words), in order;
+    not inside quotes, not part of an identifier, not a capitalised symbol name."""
+    return _lexicon_spans(text, _INTENT_WORD_RE)
+
+
+# The words that carry the call direction: the verbs and nouns of an edge (calls, callers,
+# callees, uses, depends, relies on, triggers...) and the function words whose place in the
+# frame gives the direction ("who calls X" / "what does X call"). A typo there ("collers",
+# "calees", "waht does X call") must not flip callers and callees; typo_direction aims at them.
+DIRECTION_WORDS = frozenset({
+    "call", "calls", "called", "calling", "caller", "callers", "callee", "callees",
+    "invoke", "invokes", "invoked", "invoker", "invokers", "use", "uses", "used", "using",
+    "usage", "usages", "depend", "depends", "depended", "dependency",
+    "dependencies", "dependent", "dependents", "reference", "references", "referenced",
+    "import", "imports", "imported", "rely", "relies", "relied", "relying", "trigger",
+    "triggers", "triggered", "incoming", "outgoing", "inbound", "outbound", "upstream",
+    "downstream", "who", "whom", "whose", "what", "which", "does",
+})
+"""Lower-case words that carry the direction of a callers / callees request."""
+
+_DIRECTION_WORD_RE = re.compile(
+    r"(?<![\w.:/\\<>@#$`'-])(" + "|".join(sorted(DIRECTION_WORDS, key=len, reverse=True))
+    + r")(?![\w:/\\<>(`'-]|\.\w)", re.IGNORECASE)
+
+
+def direction_word_spans(text: str) -> list[re.Match[str]]:
+    """The words of ``text`` in DIRECTION_WORDS, as ``intent_word_spans`` finds words."""
+    return _lexicon_spans(text, _DIRECTION_WORD_RE)
+
+
+_LEXICONS: dict[str, Callable[[str], list[re.Match[str]]]] = {
+    "intent": intent_word_spans, "direction": direction_word_spans}
+
+
+def _pick_word(text: str, rng: random.Random, *, intent: bool | str = False,
                min_len: int = 3) -> re.Match[str] | None:
-    """A random word of ``min_len``+ letters; with ``intent``, only words of INTENT_WORDS."""
+    """A random word of ``min_len``+ letters; with ``intent``, only words of INTENT_WORDS
+    (``intent="direction"``: only words of DIRECTION_WORDS)."""
     if intent:
-        words = [m for m in intent_word_spans(text) if len(m.group()) >= min_len]
+        spans = _LEXICONS["intent" if intent is True else intent]
+        words = [m for m in spans(text) if len(m.group()) >= min_len]
     else:
         words = list(_WORD.finditer(text))
     return rng.choice(words) if words else None
 
 
 def _edit_word(text: str, rng: random.Random, edit: Callable[[str, random.Random], str], *,
-               intent: bool = False, min_len: int = 3) -> str:
-    """``edit`` applied to one random word (an intent word with ``intent``); the text
-    unchanged when there is none."""
+               intent: bool | str = False, min_len: int = 3) -> str:
+    """``edit`` applied to one random word (an intent word with ``intent``, a direction word
+    with ``intent="direction"``); the text unchanged when there is none."""
     match = _pick_word(text, rng, intent=intent, min_len=min_len)
     if match is None:
         return text
@@ -192,22 +227,22 @@ def _split(w: str, r: random.Random) -> str:
     return w[:i] + " " + w[i:]
 
 
-def typo_swap(text: str, rng: random.Random, *, intent: bool = False) -> str:
+def typo_swap(text: str, rng: random.Random, *, intent: bool | str = False) -> str:
     """Swap two adjacent letters of one word ("calls" -> "clals")."""
     return _edit_word(text, rng, _swap, intent=intent)
 
 
-def typo_drop(text: str, rng: random.Random, *, intent: bool = False) -> str:
+def typo_drop(text: str, rng: random.Random, *, intent: bool | str = False) -> str:
     """Drop one letter (not the first) of one word ("defined" -> "defind")."""
     return _edit_word(text, rng, _drop, intent=intent)
 
 
-def typo_keyboard(text: str, rng: random.Random, *, intent: bool = False) -> str:
+def typo_keyboard(text: str, rng: random.Random, *, intent: bool | str = False) -> str:
     """Replace one letter of one word by a keyboard neighbour ("graph" -> "grapg")."""
     return _edit_word(text, rng, _neighbour, intent=intent)
 
 
-def typo_double(text: str, rng: random.Random, *, intent: bool = False) -> str:
+def typo_double(text: str, rng: random.Random, *, intent: bool | str = False) -> str:
     """Double one letter of one word ("draw" -> "drraw")."""
     return _edit_word(text, rng, _double, intent=intent)
 
@@ -269,6 +304,21 @@ def typo_intent(text: str, rng: random.Random) -> str:
     return INTENT_TYPOS[rng.choice(_LETTER_KINDS)](text, rng)
 
 
+# One letter typo in a word that carries the call direction, by kind.
+DIRECTION_TYPOS: dict[str, Callable[[str, random.Random], str]] = {
+    "swap": lambda t, r: typo_swap(t, r, intent="direction"),
+    "drop": lambda t, r: typo_drop(t, r, intent="direction"),
+    "keyboard": lambda t, r: typo_keyboard(t, r, intent="direction"),
+    "double": lambda t, r: typo_double(t, r, intent="direction"),
+}
+
+
+def typo_direction(text: str, rng: random.Random) -> str:
+    """One letter typo (swap, drop, keyboard neighbour, doubled letter) in a word that carries
+    the call direction ("callers" -> "collers", "what" -> "waht")."""
+    return DIRECTION_TYPOS[rng.choice(_LETTER_KINDS)](text, rng)
+
+
 def typo_intent_split(text: str, rng: random.Random) -> str:
     return typo_split(text, rng)
 
@@ -279,18 +329,21 @@ def typo_intent_merge(text: str, rng: random.Random) -> str:
 
 ANY_TYPOS: tuple[Callable[[str, random.Random], str], ...] = (
     typo_swap, typo_drop, typo_keyboard, typo_double)
-TYPO_TARGETS = ("any", "intent")
+TYPO_TARGETS = ("any", "intent", "direction")
 _TYPO_TRIES = 8  # a typo can leave the text unchanged (a doubled letter swapped, say)
 
 
 def one_typo(text: str, rng: random.Random, target: str = "any") -> str:
     """``text`` with one typo: in any word of 3+ letters (swap, drop, keyboard neighbour,
     doubled letter), or with ``target="intent"`` in a word that carries the intent (those
-    four, a split or a merge). A text with no such word comes back unchanged."""
+    four, a split or a merge), or with ``target="direction"`` in a word that carries the
+    call direction (the four letter typos). A text with no such word comes back unchanged."""
     if target == "any":
         typos = ANY_TYPOS
     elif target == "intent":
         typos = tuple(INTENT_TYPOS.values())
+    elif target == "direction":
+        typos = tuple(DIRECTION_TYPOS.values())
     else:
         raise ValueError(f"target must be one of {', '.join(TYPO_TARGETS)}, not {target!r}")
     typo = text
@@ -363,6 +416,8 @@ class Augmentation:
 # prediction ("drwa the call graph" -> Ambiguous): typo_intent weighs as much as one and a
 # half any-word letter typos (3.0), split and merge, rarer in real typing, 0.75 each; they
 # never apply to a text without an intent word (gibberish, greetings without "hello").
+# typo_direction (1.5) aims at the words of DIRECTION_WORDS (callers, callees, who, what,
+# does...), so a callers / callees request keeps its direction through a typo.
 # Case changes are listed but light: all-MiniLM-L6-v2's tokenizer lowercases, so to
 # the default model a case change is the same text (they matter for a cased base model).
 AUGMENTATIONS: dict[str, Augmentation] = {a.name: a for a in (
@@ -376,6 +431,8 @@ AUGMENTATIONS: dict[str, Augmentation] = {a.name: a for a in (
                  "a space inside a word that carries the intent (callers -> call ers)"),
     Augmentation("typo_intent_merge", typo_intent_merge, 0.75, "glue a word that carries "
                  "the intent to its neighbour (call graph -> callgraph)"),
+    Augmentation("typo_direction", typo_direction, 1.5, "one letter typo in a word that "
+                 "carries the call direction (callers -> collers, what -> waht)"),
     Augmentation("word_drop", word_drop, 1.5, "drop one filler word (the, a, all, me, of...)"),
     Augmentation("synonym", synonym, 2.0, "swap a word for an intent-preserving synonym"),
     Augmentation("polite", polite, 1.5, "add a polite or chatty framing"),

@@ -3,7 +3,9 @@
 The generator's typo augmentation is static: a sample typo'd in ``dataset.json`` carries the
 same typo in every epoch, and the other samples are always clean. Here the training batch
 itself gets the typos, drawn again each epoch from the generator's own typo list (one typo in
-any word, or in the word that carries the intent, half each):
+any word, or in the word that carries the intent, half each; in a text with a word that
+carries the call direction, half of the intent share goes to such a word, so "collers of X"
+and "waht does X call" are trained too):
 
 - ``typo_prob``: each row is replaced by a typo'd copy of its text with this probability, so
   over eight epochs a sample is seen with several different typos and clean most of the time.
@@ -25,13 +27,27 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from hf_pipeline.generate.augment import TYPO_TARGETS, one_typo
+from hf_pipeline.generate.augment import direction_word_spans, one_typo
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 TEXT, ROW = "text", "row"
 TWIN_OF = "twin_of"
+
+
+NOISE_TARGETS = ("any", "intent")
+DIRECTION_SHARE = 0.5  # of the "intent" draws, in a text with a direction word
+
+
+def typo_target(text: str, rng: random.Random) -> str:
+    """Where this row's typo goes: any word or an intent word, half each; in a callers /
+    callees request (a text with a word of DIRECTION_WORDS) half of the intent draws go to a
+    direction word instead. Texts without one keep the any / intent mix exactly."""
+    target = rng.choice(NOISE_TARGETS)
+    if target == "intent" and direction_word_spans(text) and rng.random() < DIRECTION_SHARE:
+        return "direction"
+    return target
 
 
 class TypoCollator:
@@ -48,7 +64,7 @@ class TypoCollator:
         self.epoch_of = epoch_of  # () -> the current epoch (the sampler's)
 
     def _typo(self, text: str, rng: random.Random) -> str:
-        return one_typo(text, rng, rng.choice(TYPO_TARGETS))
+        return one_typo(text, rng, typo_target(text, rng))
 
     def _row(self, text: str, label: int) -> dict[str, Any]:
         enc = self.tokenizer(text, truncation=True, max_length=self.max_length)
