@@ -53,8 +53,8 @@ CHUNK = 256  # texts per progress-bar step
 LogitSet = tuple[np.ndarray, np.ndarray]
 IN_SAMPLE_NOTE = {
     "fit": "T was fitted on this set: its ECE, MCE, NLL and Brier are in-sample, not a result",
-    "selection": "the method was chosen on this set (T fitted elsewhere): its calibration "
-                 "figures are in-sample, not a result",
+    "selection": "the method was chosen on or with this set (T fitted elsewhere): its "
+                 "calibration figures are in-sample, not a result",
 }
 REQUESTS_NOTE = ("accuracy is honest (the model never trained on these rows); ECE, MCE, NLL "
                  "and Brier are in-sample (T was fitted with them)")
@@ -176,9 +176,10 @@ def calibrate_logits(sets: Mapping[str, LogitSet], *, pool: Sequence[str],
     roles.update({name: "fit" for name in fit_sets})
     label = short_name([n for n in sets if n in fit_sets] or list(pool),
                        calibration_file=calibration_file)
-    order = [n for n in sets if n in roles] + [n for n in sets if n not in roles and n != aux]
     if aux and aux not in roles:
-        order.append(aux)  # held out from the final fit: reported after the others
+        # Candidates used it, and training chose its epoch on it: never a result.
+        roles[aux] = "selection"
+    order = [n for n in sets if n in roles] + [n for n in sets if n not in roles]
     before, after, bins_before, bins_after = {}, {}, {}, {}
     for name in order:
         logits, labels = sets[name]

@@ -34,7 +34,7 @@ from hf_pipeline.feedback.reviewfile import (
 )
 from hf_pipeline.hub_client import hub_errors
 from hf_pipeline.intents import INTENTS
-from hf_pipeline.io import atomic_write_json
+from hf_pipeline.io import atomic_write_json, check_outputs, file_output
 from hf_pipeline.repo_ids import check_repo_id, check_revision
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ def pull(repo_id: str, *, output: str | Path, since: str | None = None,
     if since is not None:
         check_revision(since, field="--since")
     output = Path(output)
+    check_outputs({"--output": file_output(output)})  # before the Hub is asked
     previous = _previous_review(output, repo_id, since)
     api = api or HfApi()
     with hub_errors(f"pull feedback from dataset repo {repo_id}", endpoint=api.endpoint):

@@ -106,8 +106,11 @@ def test_a_human_file_is_fitted_on_and_never_reported(human_fit: tuple[Path, dic
     fit_sets = doc["fitted_on"]["sets"]
     assert doc["calibration_split"] == "+".join(
         {"calibration": "calibration-file", "validation": "validation"}[s] for s in fit_sets)
-    # validation is either fitted on (in-sample) or, unused by the chosen fit, reported.
-    assert ("validation" in doc["in_sample_sets"]) == ("validation" in fit_sets)
+    # validation is in-sample either way: fitted on, or used by the candidates (and by
+    # training, to pick its epoch); never a report set.
+    assert "validation" in doc["in_sample_sets"] and "validation" not in doc["report_sets"]
+    role = doc["metrics_by_set"]["validation"]["role"]
+    assert role == ("fit" if "validation" in fit_sets else "selection")
     assert set(doc["metrics_by_set"]) == {"calibration", "validation", "test", "dev"}
     table = format_table(doc)
     assert table.splitlines()[2].startswith("calibration* ")

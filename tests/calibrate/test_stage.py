@@ -279,7 +279,8 @@ def test_calibrate_logits_improves_a_held_out_set() -> None:
 def test_cross_validation_rejects_a_validation_split_of_another_temperature() -> None:
     """The pool's truth is T = 2.5, the validation split's T = 1 (as templates are harder or
     easier than requests): the candidates that lean on it lose on held-out pool rows, and
-    the validation split, unused by the chosen fit, becomes a report set (listed last)."""
+    the validation split, unused by the chosen fit, is still no result: the candidates used it
+    (and training chose its epoch on it), so it is in-sample, never a report set."""
     cfg = CalibrateConfig(data="unused")
     sets = {"calibration": sampled(600, seed=5), "validation": sampled(3000, seed=6, t=1.0),
             "report": sampled(500, seed=7)}
@@ -295,7 +296,8 @@ def test_cross_validation_rejects_a_validation_split_of_another_temperature() ->
     assert 1.0 < table["nll+validation"].temperature < table["nll"].temperature
     assert result.fit.temperature == table["nll"].temperature
     assert result.fit_sets == ("calibration",)
-    assert result.report_sets == ["report", "validation"]
+    assert result.report_sets == ["report"]
+    assert result.roles == {"calibration": "fit", "validation": "selection"}
 
 
 def test_validation_alone_is_scored_but_never_chosen() -> None:

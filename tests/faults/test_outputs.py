@@ -102,6 +102,8 @@ DOORS: tuple[Door, ...] = (
     Door("predict", "--output", FILE, lambda w, o: [
         "predict", "--model", w["--release"], "--input", w["--input"], "--output", o],
          ("--release", "--input")),
+    Door("feedback pull", "--output", FILE, lambda w, o: [
+        "feedback", "pull", "--repo", "me/sqry-nl-feedback", "--output", o]),
     Door("space build", "--output", FOLDER, lambda w, o: [
         "space", "build", "--model", "me/sqry-nl-intent@v1.0.0", "--output", o]),
     Door("run", "--output", FOLDER, lambda w, o: [

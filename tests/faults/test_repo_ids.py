@@ -112,7 +112,7 @@ ID_DOORS: tuple[Door, ...] = (
     Door("model status --repo-id", lambda v, w: ["model", "status", "--repo-id", v],
          "repo_id"),
     Door("space publish --repo-id", lambda v, w: [
-        "space", "publish", "--repo-id", v, "--model", "me/model@v1.0.0"], "repo_id"),
+        "space", "publish", "--repo-id", v, "--model", "me/model@v1.0.0"], "--repo-id"),
     Door("space build --repo-id", lambda v, w: [
         "space", "build", "--repo-id", v, "--model", "me/model@v1.0.0", "-o", w["tmp"] / "s"],
          "space_repo"),

@@ -179,8 +179,8 @@ def test_limitations_name_the_weak_spots_the_reports_measure(model_release: Path
     release = read_release(model_release)
     reps = read_reports(default_reports_dir(model_release), release)
     sets = reps.calibration["metrics_by_set"]
-    sets["test"]["after"].update(accuracy=0.9338, confident_errors=3)
-    sets["test"]["before"].update(confident_errors=5)
+    sets["test"]["after"].update(accuracy=0.9338, confident_errors=3, ece=0.02)
+    sets["test"]["before"].update(confident_errors=5, ece=0.03)
     sets["dev"]["after"].update(accuracy=0.9718, confident_errors=0, ece=0.05)
     sets["dev"]["before"].update(ece=0.04)
     for s in reps.export["gate"]["sets"]:
