@@ -142,9 +142,11 @@ class IntentClassifier:
     def about(self) -> dict[str, Any]:
         """Where the model came from and what calibration measured, for people (the demo)."""
         document = self.calibration or {}
+        # The sets T was fitted or chosen on are no result: only the report sets are shown.
         metrics = {name: {"accuracy": m["after"]["accuracy"], "ece_before": m["before"]["ece"],
                           "ece_after": m["after"]["ece"]}
-                   for name, m in (document.get("metrics_by_set") or {}).items()}
+                   for name, m in (document.get("metrics_by_set") or {}).items()
+                   if not m.get("in_sample")}
         return {"source": self.repo_id or (str(self.source) if self.source else None),
                 "repo_id": self.repo_id, "commit": self.commit,
                 "model_version": self.model_version, "temperature": self.temperature,

@@ -206,3 +206,16 @@ def test_space_config_problems_are_messages(app_module: ModuleType, tmp_path: Pa
     (tmp_path / "space_config.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(app_module.PipelineError, match=r"space_config\.json: unreadable"):
         app_module.space_config(tmp_path)
+
+
+def test_about_shows_only_report_sets_not_the_data_t_was_fitted_on(
+        model_release: Path) -> None:
+    """calibrate marks the fit and selection sets in_sample; the page never shows them as
+    results (their ECE after T is in-sample)."""
+    from hf_pipeline.runtime import IntentClassifier
+
+    tiny_classifier = IntentClassifier.from_dir(model_release)
+    document = tiny_classifier.calibration
+    in_sample = {n for n, m in document["metrics_by_set"].items() if m.get("in_sample")}
+    assert in_sample and "dev" not in in_sample  # the fixture fits on a human set
+    assert set(tiny_classifier.about()["metrics"]) == set(document["metrics_by_set"]) - in_sample
