@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from typo_regions import changed_region
 
 from hf_pipeline.generate.augment import (
     AUGMENTATIONS,
@@ -17,17 +18,6 @@ from hf_pipeline.generate.augment import (
     typo_direction,
 )
 from hf_pipeline.train.noise import typo_target
-
-
-def changed_region(before: str, after: str) -> tuple[int, int]:
-    """[start, end) of ``before`` that differs from ``after``."""
-    p = 0
-    while p < min(len(before), len(after)) and before[p] == after[p]:
-        p += 1
-    q = 0
-    while q < min(len(before), len(after)) - p and before[-1 - q] == after[-1 - q]:
-        q += 1
-    return p, len(before) - q
 
 
 def test_direction_lexicon_has_the_edge_words_and_the_frame_words_only() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from typo_regions import changed_region
 
 from hf_pipeline.generate.augment import (
     AUGMENTATIONS,
@@ -18,17 +19,6 @@ from hf_pipeline.generate.augment import (
 IDENTIFIER_TEXTS = ["show every caller of parse_config please", "who calls UserRepo::find",
                     "draw the call graph of parse_config as svg", "where is Config defined",
                     "grep for \"find the path\" in src/index.rs"]
-
-
-def changed_region(before: str, after: str) -> tuple[int, int]:
-    """[start, end) of ``before`` that differs from ``after`` (empty for an insertion)."""
-    p = 0
-    while p < min(len(before), len(after)) and before[p] == after[p]:
-        p += 1
-    q = 0
-    while q < min(len(before), len(after)) - p and before[-1 - q] == after[-1 - q]:
-        q += 1
-    return p, len(before) - q
 
 
 def test_lexicon_is_lower_case_words_without_identifier_words() -> None:
