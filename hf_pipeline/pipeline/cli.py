@@ -26,7 +26,8 @@ from hf_pipeline.config import help_default
 from hf_pipeline.io import check_outputs, folder_output
 from hf_pipeline.limits import check_listen
 from hf_pipeline.pipeline.config import PipelineConfig
-from hf_pipeline.pipeline.stages import STAGE_NAMES, Stage
+from hf_pipeline.pipeline.context import Stage
+from hf_pipeline.pipeline.stages import STAGE_NAMES
 
 SERVE_HOST = "127.0.0.1"  # run --serve: the demo, for this machine only
 

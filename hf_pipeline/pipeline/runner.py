@@ -17,15 +17,9 @@ from typing import Any, Protocol
 
 from hf_pipeline.errors import ConfigError, PipelineError
 from hf_pipeline.pipeline.config import RunConfig
+from hf_pipeline.pipeline.context import Context, Stage
 from hf_pipeline.pipeline.hub import HubSession, open_hub
-from hf_pipeline.pipeline.stages import (
-    MODEL_STAGES,
-    STAGE_NAMES,
-    STAGES,
-    Context,
-    Stage,
-    tag_commit,
-)
+from hf_pipeline.pipeline.stages import MODEL_STAGES, STAGE_NAMES, STAGES, tag_commit
 from hf_pipeline.pipeline.state import RunState, fingerprint
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,65 +20,12 @@ from hf_pipeline import __version__
 from hf_pipeline.contract import DEFAULT_BASE_MODEL
 from hf_pipeline.errors import CheckFailedError, ConfigError
 from hf_pipeline.io import sha256_file
-from hf_pipeline.pipeline.config import REAL_DATA_OPTIONS, RunConfig, real_data_input, stage_options
-from hf_pipeline.pipeline.hub import HubSession
+from hf_pipeline.pipeline.config import REAL_DATA_OPTIONS, real_data_input, stage_options
+from hf_pipeline.pipeline.context import WORK_DIR, Context, Stage
 from hf_pipeline.provenance import git_commit
 from hf_pipeline.repo_ids import MAX_NAME, check_repo_id
 
 log = logging.getLogger(__name__)
-
-WORK_DIR = "pipeline"  # OUTPUT/pipeline: files the run writes for itself
-# Where a stage's folder is when its recorded outputs do not say (calibrate updates the
-# release; training writes final/ inside its output folder).
-FOLDER_OF = {"calibrate": "release", "train": "train/final"}
-
-
-@dataclass
-class Context:
-    """One run: its config, its Hub, and what each stage produced (this run or recorded)."""
-
-    cfg: RunConfig
-    hub: HubSession
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # shown on the stage's end line
-
-    @property
-    def out(self) -> Path:
-        return self.cfg.pipeline.output
-
-    def path(self, name: str) -> Path:
-        """Where stage ``name`` writes its output (asked by that stage only)."""
-        return self.out / name
-
-    def folder(self, stage: str, outputs: dict[str, Any] | None = None) -> Path:
-        """The folder stage ``stage`` returned (its outputs' "folder": the recorded ones, or
-        ``outputs`` when a stage's validity is checked); for a run state written before
-        stages returned it, where that stage writes."""
-        folder = (self.outputs[stage] if outputs is None else outputs).get("folder")
-        return Path(folder) if folder else self.path(FOLDER_OF.get(stage, stage))
-
-    def repo(self, kind: str) -> str:
-        p = self.cfg.pipeline
-        name = {"dataset": p.dataset_repo, "model": p.model_repo, "space": p.space_repo,
-                "feedback": p.feedback_name}[kind]
-        return p.repo_id(name, self.hub.namespace)
-
-    def api(self) -> Any:
-        from huggingface_hub import HfApi
-
-        return HfApi()
-
-
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    title: str
-    inputs: Callable[[Context], dict[str, Any]]
-    run: Callable[[Context, bool], dict[str, Any]]  # (context, resume) -> outputs
-    valid: Callable[[Context, dict[str, Any]], bool]
-    # Same inputs, same outputs: a rerun after lost outputs changes nothing downstream.
-    deterministic: bool = False
-
 
 def _same_file(path: Path, sha256: str | None) -> bool:
     return path.is_file() and sha256 is not None and sha256_file(path) == sha256

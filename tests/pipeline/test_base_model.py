@@ -12,8 +12,9 @@ from hf_pipeline.base_model import packaged_minilm, resolve_base_model_source
 from hf_pipeline.contract import DEFAULT_BASE_MODEL
 from hf_pipeline.io import sha256_file
 from hf_pipeline.pipeline.config import PipelineConfig, load_run_config
+from hf_pipeline.pipeline.context import Context
 from hf_pipeline.pipeline.hub import open_hub
-from hf_pipeline.pipeline.stages import STAGES, Context
+from hf_pipeline.pipeline.stages import STAGES
 
 pytestmark = [pytest.mark.slow, pytest.mark.hub]
 

@@ -13,8 +13,9 @@ from hf_pipeline.cli import build_parser, main
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.pipeline.cli import repo_overrides
 from hf_pipeline.pipeline.config import load_run_config
+from hf_pipeline.pipeline.context import Context
 from hf_pipeline.pipeline.hub import HubSession
-from hf_pipeline.pipeline.stages import STAGES, Context, train_config
+from hf_pipeline.pipeline.stages import STAGES, train_config
 from hf_pipeline.pipeline.state import fingerprint
 
 UPSTREAM = {"publish-dataset": {"commit": "d" * 40},

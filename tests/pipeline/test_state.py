@@ -13,9 +13,9 @@ import pytest
 
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.pipeline.config import load_run_config
+from hf_pipeline.pipeline.context import Context, Stage
 from hf_pipeline.pipeline.hub import HubSession
 from hf_pipeline.pipeline.runner import plan, run_stages
-from hf_pipeline.pipeline.stages import Context, Stage
 from hf_pipeline.pipeline.state import STATE_FILE, RunState, fingerprint
 
 

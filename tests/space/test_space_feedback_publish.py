@@ -273,9 +273,10 @@ def test_run_feedback_config_and_fingerprint(tmp_path: Path) -> None:
     from hf_pipeline.cli import build_parser
     from hf_pipeline.errors import InvalidValueError
     from hf_pipeline.pipeline.cli import repo_overrides
-    from hf_pipeline.pipeline.config import PipelineConfig
+    from hf_pipeline.pipeline.config import PipelineConfig, RunConfig
+    from hf_pipeline.pipeline.context import Context
     from hf_pipeline.pipeline.hub import HubSession
-    from hf_pipeline.pipeline.stages import STAGES, Context, RunConfig
+    from hf_pipeline.pipeline.stages import STAGES
 
     assert PipelineConfig(feedback=True).feedback_name == "sqry-nl-intent-demo-feedback"
     assert PipelineConfig(feedback=True, feedback_repo="me/fb").feedback_name == "me/fb"
