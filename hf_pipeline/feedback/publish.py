@@ -29,6 +29,7 @@ from hf_pipeline.feedback.review import FeedbackSummary, summarize_feedback
 from hf_pipeline.feedback.reviewfile import ACCEPTED, RELABELLED, ReviewFile, load_review_file
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.io import sha256_text
+from hf_pipeline.publish.dataset import MANIFEST, content_difference
 from hf_pipeline.publish.versions import (
     PublishError,
     PublishResult,
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "hf_pipeline.json"
 HF_SPLIT = "requests"  # the one split `datasets` sees; the `split` column is ours
 __all__ = ["PublishError", "PublishRequestsConfig", "build_requests", "publish_requests"]
 
@@ -178,11 +178,8 @@ class RequestsVersion:
         return f"content sha256 {self.requests.content_sha256[:12]}"
 
     def difference(self, api: HfApi, revision: str, *, exact: bool) -> str | None:
-        there = (_manifest(api, self.cfg.repo_id, revision) or {}).get("content_sha256")
-        if there == self.requests.content_sha256:
-            return None
-        return (f"content sha256 {(there or 'unknown')[:12]} there, "
-                f"{self.requests.content_sha256[:12]} here")
+        return content_difference(api, self.cfg.repo_id, revision,
+                                  self.requests.content_sha256)
 
     def push(self, api: HfApi, parent: str | None) -> str:
         from huggingface_hub import CommitOperationAdd
@@ -213,17 +210,6 @@ class RequestsVersion:
                                f"{got[:12]}, expected {self.requests.content_sha256[:12]}.")
         return (f"{REQUESTS_FILE} sha256 {got[:12]}",)
 
-
-def _manifest(api: HfApi, repo_id: str, revision: str | None) -> dict[str, Any] | None:
-    from huggingface_hub.errors import EntryNotFoundError, RevisionNotFoundError
-
-    if revision is None:
-        return None
-    try:
-        path = api.hf_hub_download(repo_id, MANIFEST, repo_type="dataset", revision=revision)
-    except (EntryNotFoundError, RevisionNotFoundError):
-        return None
-    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def _feedback(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -87,11 +87,7 @@ class DatasetVersion:
         return self.local.content_sha256[:12]
 
     def difference(self, api: HfApi, revision: str, *, exact: bool) -> str | None:
-        there = (_manifest(api, self.cfg.repo_id, revision) or {}).get("content_sha256")
-        if there == self.local.content_sha256:
-            return None
-        return (f"content sha256 {(there or 'unknown')[:12]} there, "
-                f"{self.local.content_sha256[:12]} here")
+        return content_difference(api, self.cfg.repo_id, revision, self.local.content_sha256)
 
     def push(self, api: HfApi, parent: str | None) -> str:
         return _push(api, self.cfg, self.local)
@@ -173,7 +169,8 @@ def _write_card(api: HfApi, cfg: PublishDatasetConfig, local: LocalDataset) -> s
     return info.oid
 
 
-def _manifest(api: HfApi, repo_id: str, revision: str | None) -> dict[str, Any] | None:
+def read_manifest(api: HfApi, repo_id: str, revision: str | None) -> dict[str, Any] | None:
+    """The ``hf_pipeline.json`` of a dataset repo at ``revision``; None if there is none."""
     from huggingface_hub.errors import EntryNotFoundError, RevisionNotFoundError
 
     if revision is None:
@@ -185,10 +182,19 @@ def _manifest(api: HfApi, repo_id: str, revision: str | None) -> dict[str, Any] 
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def content_difference(api: HfApi, repo_id: str, revision: str, sha256: str) -> str | None:
+    """How a dataset version's content hash at ``revision`` differs from ``sha256`` (None:
+    the same content), for the ``difference`` of every dataset-like version."""
+    there = (read_manifest(api, repo_id, revision) or {}).get("content_sha256")
+    if there == sha256:
+        return None
+    return f"content sha256 {(there or 'unknown')[:12]} there, {sha256[:12]} here"
+
+
 def versions(repo_id: str, *, api: HfApi | None = None) -> dict[str, Any]:
     """Tags with their content hash, and whether ``main`` has untagged work."""
     from huggingface_hub import HfApi
 
     api = api or HfApi()
     return version_status(api, repo_id, repo_type="dataset", describe=lambda commit: {
-        "content_sha256": (_manifest(api, repo_id, commit) or {}).get("content_sha256")})
+        "content_sha256": (read_manifest(api, repo_id, commit) or {}).get("content_sha256")})
