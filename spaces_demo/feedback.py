@@ -57,6 +57,7 @@ from hf_pipeline.contract import (
     FEEDBACK_TOKEN_ENV,
 )
 from hf_pipeline.intents import INTENTS
+from hf_pipeline.io import fsync_dir
 from hf_pipeline.runtime.hygiene import MAX_INPUT_BYTES, clean
 
 log = logging.getLogger("sqry_nl_demo.feedback")
@@ -243,17 +244,9 @@ class RowWriter:
             finally:
                 os.close(fd)
             if created:
-                _fsync_dir(self.path.parent)
+                fsync_dir(self.path.parent)
             self._size += len(line)
             self.rows += 1
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def complete_lines(data: bytes) -> bytes:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from hf_pipeline.errors import DataFileError, OutputError
-from hf_pipeline.io import atomic_write_json
+from hf_pipeline.io import atomic_write_json, fsync_dir
 from hf_pipeline.model_folder.checksums import FileHashes, read_manifest
 from hf_pipeline.model_folder.folder import model_version
 from hf_pipeline.model_folder.layout import (
@@ -115,14 +115,6 @@ def recover(target: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two folders (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
     try:
@@ -136,7 +128,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def swap_in(staged: Path, target: Path) -> None:
     """Make ``staged`` the folder at ``target`` in one step; the old one is removed."""
-    _fsync_dir(staged)
+    fsync_dir(staged)
     if not target.exists():
         os.rename(staged, target)
     elif _exchange(staged, target):
@@ -146,7 +138,7 @@ def swap_in(staged: Path, target: Path) -> None:
         os.rename(target, aside)
         os.rename(staged, target)
         shutil.rmtree(aside)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def update_folder(folder: str | Path, changes: Mapping[str, bytes], *,
