@@ -16,17 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from space.feedback_testing import repo_files
+from space.space_testing import chromium_browser, new_page
 
 from hf_pipeline.feedback.requests import split_of
 from hf_pipeline.publish.feedback_repo import ROW_FIELDS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 30_000
 ROW_KEYS = [name for name, _, _ in ROW_FIELDS]  # the schema the feedback card documents
 
 
@@ -93,19 +88,9 @@ def artifacts_dir(tmp_path: Path) -> Path:
 
 @contextmanager
 def browser_page() -> Iterator[Any]:
-    """A page of Debian's headless chromium, driven by Playwright (test_space_browser.py)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing: run scripts/install_browser.sh")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = chromium.new_context(viewport={"width": 1280, "height": 900})
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            yield page
-        finally:
-            chromium.close()
+    """A page of Debian's headless chromium, driven by Playwright (as test_space_browser.py)."""
+    with chromium_browser() as chromium:
+        yield new_page(chromium)
 
 
 def committed_rows(hub_api: Any, repo: str) -> dict[str, dict[str, Any]]:

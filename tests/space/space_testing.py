@@ -110,3 +110,34 @@ def blocker_dir(root: Path) -> Path:
     folder.mkdir()
     (folder / "sitecustomize.py").write_text(BLOCKER, encoding="utf-8")
     return folder
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+BROWSER_TIMEOUT_MS = 30_000
+
+
+@contextmanager
+def chromium_browser() -> Iterator[Any]:
+    """Debian's headless chromium, driven by Playwright (no browser download); skips the test
+    when either is missing."""
+    import pytest
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing: run scripts/install_browser.sh")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def new_page(browser: Any) -> Any:
+    """A 1280x900 page with the tests' timeout."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    return page

@@ -16,19 +16,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from space_testing import serving
+from space_testing import chromium_browser, new_page, serving
 
 import hf_pipeline
 from hf_pipeline.intents import INTENTS
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 30_000
-
 
 def artifacts_dir() -> Path:
     root = os.environ.get("HF_PIPELINE_ARTIFACTS")
@@ -40,26 +33,17 @@ def artifacts_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing: run scripts/install_browser.sh")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium_browser() as chromium:
+        yield chromium
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
+    page = new_page(browser)
     try:
         yield page
     finally:
-        context.close()
+        page.context.close()
 
 
 @pytest.fixture(scope="module")
