@@ -50,6 +50,12 @@ def class_label() -> Any:
     return ClassLabel(names=list(INTENTS))
 
 
+def dedup_key(text: str) -> str:
+    """Texts equal for an uncased tokenizer are the same text: one notion for generated
+    samples, the held-out human sets they must not contain, and reviewed real requests."""
+    return " ".join(text.casefold().split())
+
+
 def load_splits(source: str | Path, *, revision: str | None = None,
                 splits: Sequence[str] = SPLITS) -> LoadedSplits:
     """Load ``splits`` from a generator folder, a ``save_to_disk`` folder, a dataset.json,

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Texts equal for an uncased tokenizer are the same request, as for the generator's samples.
+from hf_pipeline.data_sources import dedup_key as request_key
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.intents import INTENTS
 
@@ -29,11 +31,6 @@ REQUEST_SPLITS = (TRAIN, CALIBRATION)
 # holds hundreds of rows to fit one parameter on; training gains more from each real row.
 CALIBRATION_PERCENT = 30
 REQUIRED_FIELDS = ("text", "intent", "split")
-
-
-def request_key(text: str) -> str:
-    """Texts equal for an uncased tokenizer are the same request (as the generator's dedup)."""
-    return " ".join(text.casefold().split())
 
 
 def split_of(text: str) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from hf_pipeline.contract import SPLITS
+from hf_pipeline.data_sources import dedup_key
 from hf_pipeline.errors import PipelineError
 from hf_pipeline.generate.augment import AUGMENTATIONS
 from hf_pipeline.generate.config import GenerateConfig
@@ -45,11 +46,6 @@ class Sample:
 
 class NotEnoughVarietyError(PipelineError, ValueError):
     """The templates cannot produce the requested number of distinct texts."""
-
-
-def dedup_key(text: str) -> str:
-    """Texts equal for an uncased tokenizer are the same sample."""
-    return " ".join(text.casefold().split())
 
 
 def partition_templates(templates: Sequence[Template], fraction: float
