@@ -56,6 +56,15 @@ def dedup_key(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def text_keys(path: str | Path) -> frozenset[str]:
+    """The ``dedup_key`` of every row of a human-written JSON-lines set (the dev set, the
+    calibration set); empty when the file does not exist."""
+    path = Path(path)
+    if not path.exists():
+        return frozenset()
+    return frozenset(dedup_key(str(row.get("text", ""))) for _, row in read_text_rows(path))
+
+
 def load_splits(source: str | Path, *, revision: str | None = None,
                 splits: Sequence[str] = SPLITS) -> LoadedSplits:
     """Load ``splits`` from a generator folder, a ``save_to_disk`` folder, a dataset.json,

@@ -21,7 +21,7 @@ from typing import Any
 from hf_pipeline.errors import DataFileError
 from hf_pipeline.feedback.requests import request_key
 from hf_pipeline.intents import INTENTS
-from hf_pipeline.io import atomic_write_json, read_json, read_text_rows
+from hf_pipeline.io import atomic_write_json, read_json
 
 KIND = "hf-pipeline feedback review"
 ACCEPTED, RELABELLED, REJECTED, SKIPPED = "accepted", "relabelled", "rejected", "skipped"
@@ -56,11 +56,12 @@ def held_out_sets() -> dict[str, Path]:
 
 def held_out_flags() -> dict[str, str]:
     """request_key -> the held-out set that holds that text (a missing set holds nothing)."""
+    from hf_pipeline.data_sources import text_keys
+
     flags: dict[str, str] = {}
     for name, path in held_out_sets().items():
-        if path.is_file():
-            for _, row in read_text_rows(path):
-                flags.setdefault(request_key(row["text"]), name)
+        for key in text_keys(path):
+            flags.setdefault(key, name)
     return flags
 
 

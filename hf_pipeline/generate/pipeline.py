@@ -51,12 +51,11 @@ class AcceptanceError(PipelineError, ValueError):
 
 
 def _human_set_keys(path: Path, name: str) -> frozenset[str]:
-    from hf_pipeline.io import read_text_rows
+    from hf_pipeline.data_sources import text_keys
 
     if not path.exists():
         log.warning("no %s at %s: nothing to decontaminate against", name, path)
-        return frozenset()
-    return frozenset(dedup_key(str(row.get("text", ""))) for _, row in read_text_rows(path))
+    return text_keys(path)
 
 
 def dev_set_keys(path: Path | None = None) -> frozenset[str]:
