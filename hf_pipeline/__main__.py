@@ -1,5 +1,5 @@
 import sys
 
-from hf_pipeline.cli import main
+from hf_pipeline.cli import entry
 
-sys.exit(main())
+sys.exit(entry())

@@ -5,21 +5,24 @@ Stage modules are imported lazily for their ``register`` function only; heavy li
 The options they share are defined once, in ``hf_pipeline.cli_options`` (the CLI grammar).
 Errors end in one line on stderr: a ``PipelineError``'s own message, or, for any other
 exception (a bug: every bad input has its own check), what failed and where to report it;
-``HF_PIPELINE_DEBUG=1`` shows the traceback instead.
+``HF_PIPELINE_DEBUG=1`` shows the traceback instead. Ctrl-C (and SIGTERM, which commands
+that run long treat as Ctrl-C) ends in "interrupted" and, for the process, see :func:`entry`.
 """
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hf_pipeline import __version__
-from hf_pipeline.errors import PipelineError
+from hf_pipeline.errors import EXIT_INTERRUPTED, PipelineError
 
 # Each module defines ``register(subparsers)`` which adds its subcommand(s) and sets
 # ``func`` (args -> exit code) on the parser defaults.
@@ -89,12 +92,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as e:  # the last line of defence: whatever escaped is a bug of ours
         if os.environ.get(DEBUG_ENV):
             raise
         print(bug_message(args, e), file=sys.stderr)
         return 1
+
+
+def entry() -> int:
+    """The ``hf-pipeline`` command and ``python -m hf_pipeline``: :func:`main`, plus what only
+    a whole process can do about Ctrl-C.
+
+    - Python drops a KeyboardInterrupt that lands in a finalizer (a weakref callback run by the
+      garbage collector) with an "Exception ignored" line, and the command ran on: a run
+      interrupted at the start of training trained, released and published. Such an interrupt
+      is raised again in ordinary code (:func:`resend_lost_interrupts`).
+    - After Ctrl-C, once everything is cleaned up and "interrupted" said, the process dies by
+      SIGINT, as a shell expects of a program stopped by Ctrl-C: a script or loop that ran it
+      stops too, and ``$?`` is 130. CPython 3.11 did this on its own, but only when the
+      interrupt had passed through code run by ``exec`` (dataclasses do at import), so the
+      exit status depended on when the key was pressed.
+    """
+    sys.unraisablehook = resend_lost_interrupts(sys.unraisablehook)
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        sys.excepthook = lambda *exc_info: None  # said already: no traceback
+        raise KeyboardInterrupt  # uncaught: Python finalizes, then dies by SIGINT
+    return code
+
+
+def resend_lost_interrupts(hook: Callable[[Any], object], *,
+                           delay: float = 0.01) -> Callable[[Any], object]:
+    """``hook`` (a ``sys.unraisablehook``), except for an interrupt that Python could not raise
+    where it landed: that one is raised again in the main thread ``delay`` seconds later, once
+    it runs ordinary code again (raised at once, it would land in the hook, and be dropped)."""
+    def unraisable(info: Any) -> None:
+        if isinstance(info.exc_value, KeyboardInterrupt):
+            timer = threading.Timer(delay, _thread.interrupt_main)
+            timer.daemon = True
+            timer.start()
+        else:
+            hook(info)
+    return unraisable
 
 
 def bug_message(args: argparse.Namespace | None, error: BaseException) -> str:

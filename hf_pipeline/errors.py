@@ -4,6 +4,7 @@ The CLI prints ``str(error)`` and exits non-zero; a traceback only with HF_PIPEL
 Exit codes: 2 for a usage or input error (``PipelineError``), 1 for a check that ran and
 failed (``CheckFailedError``: ONNX parity, the INT8 accuracy gate, checksums, a refused
 publish), and for any other exception, a bug (``hf_pipeline.cli.main`` says so in one line).
+After Ctrl-C a command returns ``EXIT_INTERRUPTED``; the process then dies by SIGINT.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+
+EXIT_INTERRUPTED = 130  # a command's status after Ctrl-C: 128 + SIGINT, as a shell shows it
 
 
 class PipelineError(Exception):

@@ -18,7 +18,7 @@ from hf_pipeline.cli_options import (
     print_result,
     use_hub_options,
 )
-from hf_pipeline.errors import ConfigError
+from hf_pipeline.errors import EXIT_INTERRUPTED, ConfigError
 
 DEFAULT_REVIEW_FILE = Path("feedback-review.json")
 REVIEW_HELP = ("review pulled feedback by hand (y accept / n INTENT relabel / r REASON reject / "
@@ -122,7 +122,7 @@ def run_review(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted; every answer so far is saved", file=sys.stderr)
         show(summarize_feedback(args.file))
-        return 130
+        return EXIT_INTERRUPTED
     show(summary)
     return 0
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_pipeline.cli_options import add_deprecated_command, add_json_option
-from hf_pipeline.errors import ConfigError, DataFileError
+from hf_pipeline.errors import EXIT_INTERRUPTED, ConfigError, DataFileError
 
 HELP = "check generated labels by hand (y / n INTENT / s / q); resumable, saved per answer"
 
@@ -71,7 +71,7 @@ def _run_review(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted; every answer so far is saved", file=sys.stderr)
         _print_summary(summarize(args.file), as_json=args.json)
-        return 130
+        return EXIT_INTERRUPTED
     _print_summary(summary, as_json=args.json)
     return 0
 
