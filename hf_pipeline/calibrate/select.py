@@ -63,6 +63,7 @@ class CandidateScore:
     fold_temperatures: list[float]
     temperature: float  # refitted on all of its data
     chosen: bool
+    reference: bool = False  # scored for comparison only, never chosen
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,7 +172,7 @@ def select_method(pool: LogitSet, aux: LogitSet | None, *, folds: int, seed: int
     best = min((i for i, c in enumerate(options) if not c.reference),
                key=lambda i: (round(scores[i][0], 12), i))
     table = [CandidateScore(c.name, c.description, float(nll), float(ece),
-                            [float(t) for t in temps], float(t_all), i == best)
+                            [float(t) for t in temps], float(t_all), i == best, c.reference)
              for i, (c, (nll, ece, temps, t_all)) in enumerate(zip(options, scores,
                                                                      strict=True))]
     return Selection(table, folds, seed, len(y), bins), options[best]
