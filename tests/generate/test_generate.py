@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from pathlib import Path
@@ -10,9 +11,10 @@ from hf_pipeline.errors import InvalidValueError
 from hf_pipeline.generate import GenerateConfig, GeneratedDataset, build_dataset, generate
 from hf_pipeline.generate.augment import AUGMENTATIONS, DROPPABLE, word_drop
 from hf_pipeline.generate.outputs import verification_sample
-from hf_pipeline.generate.sampling import OPTION_SOURCE, dedup_key
-from hf_pipeline.generate.slots import OPEN_LISTS, load_vocabularies
+from hf_pipeline.generate.sampling import OPTION_SOURCE, dedup_key, partition_templates
+from hf_pipeline.generate.slots import OPEN_LISTS, SLOT_NAMES, load_vocabularies
 from hf_pipeline.generate.stats import acceptance_problems
+from hf_pipeline.generate.templates import load_templates
 from hf_pipeline.intents import INTENTS
 
 
@@ -39,6 +41,25 @@ def test_test_and_validation_templates_are_held_out_of_training(
     assert not by_split["test"] & by_split["train"]
     assert not by_split["validation"] & by_split["train"]
     assert not by_split["validation"] & by_split["test"]
+
+
+@pytest.mark.parametrize("fraction", [0.15, 0.3])
+def test_every_template_group_keeps_lines_in_training(fraction: float) -> None:
+    """Held out in proportion to each group's size: an equal number per group held out the
+    whole of the small groups (issue 23), so their requests were never trained."""
+    templates = load_templates(known_slots=SLOT_NAMES)
+    for intent, lines in templates.items():
+        parts = partition_templates(lines, fraction)
+        k = max(2, round(len(lines) * fraction))
+        assert len(parts["test"]) == len(parts["validation"]) == k, intent
+        sizes = Counter(t.group for t in lines)
+        for split in ("test", "validation"):
+            held = Counter(t.group for t in parts[split])
+            assert all(held[g] <= math.ceil(n * k / len(lines)) for g, n in sizes.items())
+        trained = Counter(t.group for t in parts["train"])
+        assert all(trained[g] >= 1 for g in sizes), (intent, trained)
+        if fraction == 0.15:  # the default: most of every group is trained
+            assert all(trained[g] >= 0.6 * n for g, n in sizes.items()), (intent, trained)
 
 
 def test_open_slot_values_are_partitioned() -> None:
