@@ -103,6 +103,11 @@ class TrainConfig:
     mixed_precision: str = option("no", choices=MIXED_PRECISION)
     cpu: bool = False
     early_stopping_patience: int | None = option(None, ge=1)
+    # A later epoch is kept unless the best score so far beats it by more than this many
+    # standard errors of the validation score (noise); 0 keeps the best score's epoch.
+    # Why: the top score of six noisy epochs is often an early, under-trained one (see
+    # keep_epoch in loop.py).
+    later_epoch_tolerance: float = option(1.0, ge=0, le=10)
     checkpointing_steps: int | None = option(None, ge=1)
     keep_checkpoints: int = option(2, ge=1)
     resume: bool = False

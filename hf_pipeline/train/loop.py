@@ -334,7 +334,8 @@ def end_epoch(cfg: TrainConfig, run: Run, state: ckpt.TrainerState, seconds: flo
               "train_samples_per_second": (total_samples - samples) / max(seconds, 1e-9),
               **metrics}
     state.history.append(record)
-    _update_best(cfg, run, state, metrics["validation"]["macro_f1"])
+    _update_best(cfg, run, state, metrics["validation"]["macro_f1"],
+                 metrics["validation"]["num_samples"])
     if acc.is_main_process:
         for name, values in metrics.items():
             log.info("epoch %d %s", state.epoch + 1, summary_line(name, values))
@@ -345,13 +346,38 @@ def end_epoch(cfg: TrainConfig, run: Run, state: ckpt.TrainerState, seconds: flo
     ckpt.save_checkpoint(acc, state, cfg.checkpoints_dir, keep=cfg.keep_checkpoints)
 
 
-def _update_best(cfg: TrainConfig, run: Run, state: ckpt.TrainerState, macro_f1: float) -> None:
-    if state.best_macro_f1 is None or macro_f1 > state.best_macro_f1:
-        state.best_macro_f1, state.best_epoch = macro_f1, state.epoch + 1
+def _update_best(cfg: TrainConfig, run: Run, state: ckpt.TrainerState, macro_f1: float,
+                 samples: int) -> None:
+    """Keep this epoch's model (in best/, final/ at the end) when :func:`keep_epoch` says so.
+    ``best_macro_f1`` is the top score so far and ``best_epoch`` the epoch kept; early
+    stopping counts the epochs since the last new top score."""
+    top = state.best_macro_f1
+    if top is None or macro_f1 > top:
+        state.best_macro_f1 = macro_f1
         state.epochs_without_improvement = 0
-        ckpt.save_model(run.accelerator, run.model, run.tokenizer, cfg.best_dir)
     else:
         state.epochs_without_improvement += 1
+    if keep_epoch(macro_f1, top, samples, cfg.later_epoch_tolerance):
+        state.best_epoch = state.epoch + 1
+        ckpt.save_model(run.accelerator, run.model, run.tokenizer, cfg.best_dir)
+
+
+def keep_epoch(score: float, top: float | None, samples: int, tolerance: float) -> bool:
+    """Whether a later epoch replaces the kept one: unless the top validation score so far
+    beats it by more than ``tolerance`` standard errors of a score measured on ``samples``
+    rows, sqrt(s(1 - s) / n) (about 0.9 points at 93% on 800 rows).
+
+    Keeping only the top score picked an under-trained epoch on noise: one default run kept
+    epoch 3 of 6 for a macro-F1 of 0.9186 against 0.9173 at epoch 6 (one row of 800), and on
+    the template lines held out of that run and of another, epoch 3 scored 91.7% and epochs
+    5 and 6 93.2%, with the same data.
+    """
+    if top is None:
+        return True
+    if tolerance == 0:
+        return score > top
+    standard_error = math.sqrt(max(top * (1 - top), 0.0) / max(samples, 1))
+    return score >= top - tolerance * standard_error
 
 
 def _flat_metrics(record: dict[str, Any]) -> dict[str, float]:

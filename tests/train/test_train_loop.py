@@ -12,6 +12,7 @@ from hf_pipeline.errors import ConfigError, DataFileError
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.train import loop
 from hf_pipeline.train.config import TrainConfig
+from hf_pipeline.train.loop import keep_epoch
 
 from .tiny_data import split_rows, write_dataset_dict
 
@@ -170,7 +171,24 @@ def test_early_stopping_stops_after_patience(tmp_path: Path, train_kwargs: dict)
                                          "early_stopping_patience": 2})
     metrics = read(out / "training_metrics.json")
     assert [e["epoch"] for e in metrics["epochs"]] == [1, 2, 3]
-    assert metrics["stopped_early"] is True and metrics["best_epoch"] == 1
+    # the same score at epoch 3 is within noise of the top one: the later model is kept
+    assert metrics["stopped_early"] is True and metrics["best_epoch"] == 3
+
+
+@pytest.mark.parametrize(("score", "top", "samples", "tolerance", "kept"), [
+    (0.90, None, 800, 1.0, True),  # the first epoch
+    (0.9173, 0.9186, 800, 1.0, True),  # one row of 800 below the top: noise, keep the later
+    (0.9071, 0.9186, 800, 1.0, False),  # 1.15 points below, more than one standard error
+    (0.9071, 0.9186, 800, 2.0, True),
+    (0.9173, 0.9186, 800, 0.0, False),  # 0: the top score's epoch, as before
+    (0.9186, 0.9186, 800, 0.0, False),
+    (0.95, 0.9186, 800, 0.0, True),
+    (0.80, 0.90, 24, 1.0, False),  # a tiny validation split: 0.061 is one standard error
+    (0.85, 0.90, 24, 1.0, True),
+])
+def test_a_later_epoch_is_kept_unless_the_top_score_beats_it_beyond_noise(
+        score: float, top: float | None, samples: int, tolerance: float, kept: bool) -> None:
+    assert keep_epoch(score, top, samples, tolerance) is kept
 
 
 def test_bf16_mixed_precision_runs_on_cpu(tmp_path: Path, train_kwargs: dict) -> None:
