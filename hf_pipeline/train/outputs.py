@@ -44,10 +44,12 @@ def write_outputs(cfg: TrainConfig, accelerator: Accelerator, state: TrainerStat
     if not accelerator.is_main_process:
         return
     out = cfg.output_dir
+    kept = next((e for e in state.history if e["epoch"] == state.best_epoch), None)
     atomic_write_json(out / TRAINING_METRICS, {
         "epochs": state.history,
-        "best_epoch": state.best_epoch,
-        "best_validation_macro_f1": state.best_macro_f1,
+        "best_epoch": state.best_epoch,  # the epoch kept as final/
+        "best_validation_macro_f1": kept["validation"]["macro_f1"] if kept else None,
+        "top_validation_macro_f1": state.best_macro_f1,  # may be an earlier epoch's
         "epochs_run": state.epoch,
         "stopped_early": state.epoch < cfg.num_epochs,
         "global_step": state.global_step,
