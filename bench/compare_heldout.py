@@ -5,7 +5,10 @@ runs' own validation and test splits hold different lines and do not compare. Th
 out of both runs (validation or test in both datasets) do: this scores both folders on every
 sample of those lines from either dataset (texts de-duplicated), through the runtime, one
 query at a time as sqry runs it, and prints accuracy, the four sqry tiers, and the paired
-difference with its standard error (from the discordant pairs).
+difference with its standard error, counted by template line (samples of one line are not
+independent). ``--splits validation``
+keeps only lines that are validation lines in both datasets: what may choose a change (the
+test split is for the record).
 
     python bench/compare_heldout.py out_before/release out_before/data/dataset.json \\
         out/release out/data/dataset.json
@@ -28,20 +31,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("before_data", type=Path, help="A's dataset.json")
     p.add_argument("after", type=Path, help="model folder B (a release)")
     p.add_argument("after_data", type=Path, help="B's dataset.json")
+    p.add_argument("--splits", choices=("held-out", "validation"), default="held-out",
+                   help="lines held out of both (validation or test), or validation in both")
     return p.parse_args(argv)
 
 
-def held_out_of_both(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The samples (from either dataset) of template lines held out of both; texts once."""
-    def lines(samples: list[dict[str, Any]], held: bool) -> set[str]:
-        return {s["template_id"] for s in samples if (s["split"] != "train") is held}
-    both = lines(a, True) & lines(b, True)
-    assert not both & (lines(a, False) | lines(b, False)), "a held-out line was trained on"
+def held_out_of_both(a: list[dict[str, Any]], b: list[dict[str, Any]], *,
+                     splits: tuple[str, ...] = ("validation", "test")) -> list[dict[str, Any]]:
+    """The samples (from either dataset) of template lines in ``splits`` in both datasets,
+    so held out of both trainings; texts once."""
+    def lines(samples: list[dict[str, Any]], wanted: tuple[str, ...]) -> set[str]:
+        return {s["template_id"] for s in samples if s["split"] in wanted}
+    both = lines(a, splits) & lines(b, splits)
+    assert not both & (lines(a, ("train",)) | lines(b, ("train",))), "a held-out line trained"
     seen: set[str] = set()
     rows = []
     for s in a + b:
         key = s["text"].lower()
-        if s["split"] != "train" and s["template_id"] in both and key not in seen:
+        if s["split"] in splits and s["template_id"] in both and key not in seen:
             seen.add(key)
             rows.append(s)
     return rows
@@ -71,17 +78,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     a = json.loads(args.before_data.read_text(encoding="utf-8"))["samples"]
     b = json.loads(args.after_data.read_text(encoding="utf-8"))["samples"]
-    rows = held_out_of_both(a, b)
+    splits = ("validation",) if args.splits == "validation" else ("validation", "test")
+    rows = held_out_of_both(a, b, splits=splits)
     lines = len({r["template_id"] for r in rows})
-    print(f"template lines held out of both: {lines}; their samples: {len(rows)}")
+    print(f"template lines in {' or '.join(splits)} in both datasets: {lines}; their "
+          f"samples: {len(rows)}")
     ra, rb = outcomes(args.before, rows), outcomes(args.after, rows)
     print(summary(f"A {args.before}", ra))
     print(summary(f"B {args.after}", rb))
     only_b = sum(y and not x for (x, _), (y, _) in zip(ra, rb, strict=True))
     only_a = sum(x and not y for (x, _), (y, _) in zip(ra, rb, strict=True))
-    se = math.sqrt(only_a + only_b) / len(rows)
-    print(f"B - A: {(only_b - only_a) / len(rows):+.2%} (right only in B {only_b}, only in A "
-          f"{only_a}; standard error of the difference {se:.2%})")
+    n = len(rows)
+    diff = (only_b - only_a) / n
+    # Samples of one template line stand or fall together, so the error is counted by line
+    # (cluster-robust): the per-sample figure alone understates it several times.
+    per_line: dict[str, list[int]] = {}
+    for r, (x, _), (y, _) in zip(rows, ra, rb, strict=True):
+        per_line.setdefault(r["template_id"], []).append(int(y) - int(x))
+    se_line = math.sqrt(sum((sum(d) - len(d) * diff) ** 2 for d in per_line.values())) / n
+    se_sample = math.sqrt(only_a + only_b) / n
+    print(f"B - A: {diff:+.2%} (right only in B {only_b}, only in A {only_a}); standard error "
+          f"{se_line:.2%} counted by template line ({se_sample:.2%} by sample)")
     return 0
 
 
