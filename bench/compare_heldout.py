@@ -6,9 +6,8 @@ out of both runs (validation or test in both datasets) do: this scores both fold
 sample of those lines from either dataset (texts de-duplicated), through the runtime, one
 query at a time as sqry runs it, and prints accuracy, the four sqry tiers, and the paired
 difference with its standard error, counted by template line (samples of one line are not
-independent). ``--splits validation``
-keeps only lines that are validation lines in both datasets: what may choose a change (the
-test split is for the record).
+independent). ``--splits validation`` keeps only lines that are validation lines in both
+datasets: what may choose a change (the test split is for the record).
 
     python bench/compare_heldout.py out_before/release out_before/data/dataset.json \\
         out/release out/data/dataset.json
@@ -21,8 +20,6 @@ import json
 import math
 from pathlib import Path
 from typing import Any
-
-from hf_pipeline.contract import EXECUTE_THRESHOLD
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -54,24 +51,28 @@ def held_out_of_both(a: list[dict[str, Any]], b: list[dict[str, Any]], *,
     return rows
 
 
-def outcomes(folder: Path, rows: list[dict[str, Any]]) -> list[tuple[bool, bool]]:
-    """(right, executed) per row, as the runtime answers."""
+def outcomes(folder: Path, rows: list[dict[str, Any]]) -> tuple[list[bool], Any]:
+    """Each row right or not, and the set's metrics (``SetMetrics``, the four sqry tiers
+    included), as the runtime answers, one query at a time."""
+    import numpy as np
+
+    from hf_pipeline.calibrate.metrics import set_metrics
     from hf_pipeline.runtime import IntentClassifier
 
     classifier = IntentClassifier.from_dir(folder)
     predictions = [classifier.predict([r["text"]])[0] for r in rows]
-    return [(p.intent == r["intent"], p.confidence >= EXECUTE_THRESHOLD)
-            for p, r in zip(predictions, rows, strict=True)]
+    labels = list(predictions[0].probabilities)  # the runtime's label order
+    probs = np.array([[p.probabilities[label] for label in labels] for p in predictions])
+    right = [p.intent == r["intent"] for p, r in zip(predictions, rows, strict=True)]
+    return right, set_metrics(probs, [labels.index(r["intent"]) for r in rows])
 
 
-def summary(name: str, result: list[tuple[bool, bool]]) -> str:
-    n = len(result)
-    right = sum(r for r, _ in result)
-    tiers = [sum(r and e for r, e in result), sum(r and not e for r, e in result),
-             sum(not r and not e for r, e in result), sum(not r and e for r, e in result)]
-    return (f"{name}: accuracy {right / n:.2%} ({right}/{n}); right executed "
-            f"{tiers[0] / n:.2%}, right asked {tiers[1] / n:.2%}, wrong asked "
-            f"{tiers[2] / n:.2%}, wrong executed {tiers[3] / n:.2%} ({tiers[3]})")
+def summary(name: str, m: Any) -> str:
+    n = m.samples
+    return (f"{name}: accuracy {m.accuracy:.2%} ({round(m.accuracy * n)}/{n}); right executed "
+            f"{m.right_executed / n:.2%}, right asked {m.right_asked / n:.2%}, wrong asked "
+            f"{m.wrong_asked / n:.2%}, wrong executed {m.confident_errors / n:.2%} "
+            f"({m.confident_errors})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,17 +84,17 @@ def main(argv: list[str] | None = None) -> int:
     lines = len({r["template_id"] for r in rows})
     print(f"template lines in {' or '.join(splits)} in both datasets: {lines}; their "
           f"samples: {len(rows)}")
-    ra, rb = outcomes(args.before, rows), outcomes(args.after, rows)
-    print(summary(f"A {args.before}", ra))
-    print(summary(f"B {args.after}", rb))
-    only_b = sum(y and not x for (x, _), (y, _) in zip(ra, rb, strict=True))
-    only_a = sum(x and not y for (x, _), (y, _) in zip(ra, rb, strict=True))
+    (ra, ma), (rb, mb) = outcomes(args.before, rows), outcomes(args.after, rows)
+    print(summary(f"A {args.before}", ma))
+    print(summary(f"B {args.after}", mb))
+    only_b = sum(y and not x for x, y in zip(ra, rb, strict=True))
+    only_a = sum(x and not y for x, y in zip(ra, rb, strict=True))
     n = len(rows)
     diff = (only_b - only_a) / n
     # Samples of one template line stand or fall together, so the error is counted by line
     # (cluster-robust): the per-sample figure alone understates it several times.
     per_line: dict[str, list[int]] = {}
-    for r, (x, _), (y, _) in zip(rows, ra, rb, strict=True):
+    for r, x, y in zip(rows, ra, rb, strict=True):
         per_line.setdefault(r["template_id"], []).append(int(y) - int(x))
     se_line = math.sqrt(sum((sum(d) - len(d) * diff) ** 2 for d in per_line.values())) / n
     se_sample = math.sqrt(only_a + only_b) / n

@@ -67,7 +67,7 @@ _TRAIN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("--mixed-precision", "mixed_precision", str, "autocast precision"),
     ("--cpu", "cpu", bool, "train on CPU even when a GPU is present"),
     ("--early-stopping-patience", "early_stopping_patience", int,
-     "stop after this many epochs without a kept model"),
+     "stop after this many epochs without a new top validation macro-F1"),
     ("--later-epoch-tolerance", "later_epoch_tolerance", float,
      "keep a later epoch unless the best validation macro-F1 so far beats it by more than "
      "this many standard errors (0: keep the top score's epoch)"),
