@@ -30,7 +30,6 @@ from hf_pipeline.generate.templates import (
     TEMPLATES_DIR,
     files_digest,
     load_templates,
-    template_words,
 )
 from hf_pipeline.intents import INTENTS
 from hf_pipeline.io import atomic_write_json, sha256_file
@@ -83,8 +82,7 @@ def build_dataset(cfg: GenerateConfig, *, dev_set: Path | None = None,
     templates_dir = cfg.templates_dir or TEMPLATES_DIR
     slots_file = cfg.slots_file or SLOTS_FILE
     templates = load_templates(templates_dir, known_slots=SLOT_NAMES, known_options=OPTION_KINDS)
-    vocabularies = load_vocabularies(slots_file, heldout_fraction=cfg.heldout_value_fraction,
-                                     template_words=template_words(templates))
+    vocabularies = load_vocabularies(slots_file, heldout_fraction=cfg.heldout_value_fraction)
     options = load_options(slots_file, heldout_fraction=cfg.heldout_template_fraction)
     dev_keys = dev_set_keys(dev_set)
     dropped: list[str] = []

@@ -98,15 +98,9 @@ def read_slot_file(path: Path = SLOTS_FILE) -> SlotFile:
     return SlotFile(path, lists, options, {kind: line(node) for kind, node in kinds.items()})
 
 
-def load_vocabularies(path: Path = SLOTS_FILE, *, heldout_fraction: float = 0.25,
-                      template_words: frozenset[str] = frozenset()) -> dict[str, Vocabulary]:
-    """``{"train": ..., "heldout": ...}``: open lists partitioned by a stable hash rank.
-
-    A value that is also a word of the templates' own wording (``template_words``: "main"
-    of "merge this branch into main", "draw", "status", "index") stays in training as well:
-    held out, it reached training only as a cue of the intents whose wording uses it, so
-    "who calls main" read as chat and "callers of drawLogger" as a picture. The held-out
-    lists are the same either way: validation and test are unchanged."""
+def load_vocabularies(path: Path = SLOTS_FILE, *,
+                      heldout_fraction: float = 0.25) -> dict[str, Vocabulary]:
+    """``{"train": ..., "heldout": ...}``: open lists partitioned by a stable hash rank."""
     lists = read_slot_file(path).lists
     train: dict[str, tuple[str, ...]] = {}
     heldout: dict[str, tuple[str, ...]] = {}
@@ -115,8 +109,7 @@ def load_vocabularies(path: Path = SLOTS_FILE, *, heldout_fraction: float = 0.25
         ranked = sorted(values, key=lambda v: stable_rank(name, v))
         cut = max(1, round(len(values) * heldout_fraction)) if len(values) > 1 else 0
         heldout[name] = tuple(ranked[:cut]) or tuple(values)
-        shared = [v for v in ranked[:cut] if v.lower() in template_words]
-        train[name] = tuple(ranked[cut:]) + tuple(shared)
+        train[name] = tuple(ranked[cut:])
     for name in CLOSED_LISTS:
         train[name] = heldout[name] = lists[name]
     return {"train": Vocabulary(train), "heldout": Vocabulary(heldout)}

@@ -72,12 +72,6 @@ class Template:
     def slots(self) -> frozenset[str]:
         return frozenset(_slots_in(self.tree))
 
-    @property
-    def words(self) -> frozenset[str]:
-        """The lowercase words of the line's own wording (every alternative, no slot)."""
-        return frozenset(w for text in _texts_in(self.tree)
-                         for w in _WORD.findall(text.lower()))
-
     def expand(self, rng: random.Random, fill: SlotFiller) -> str:
         """One concrete text: alternatives and optionals drawn from ``rng``; a slot that
         appears twice gets the same value."""
@@ -121,24 +115,6 @@ def _slots_in(seq: Seq) -> Iterable[str]:
             yield from _slots_in(node.body)
 
 
-def _texts_in(seq: Seq) -> Iterable[str]:
-    for node in seq:
-        if isinstance(node, str):
-            yield node
-        elif isinstance(node, Choice):
-            for option in node.options:
-                yield from _texts_in(option)
-        elif isinstance(node, Optional_):
-            yield from _texts_in(node.body)
-
-
-def template_words(templates: dict[str, list[Template]]) -> frozenset[str]:
-    """Every word the templates' own wording uses, in any intent ("main" of "merge this
-    branch into main", "draw", "status"): the cue words of the intents."""
-    return frozenset().union(*(t.words for lines in templates.values() for t in lines))
-
-
-_WORD = re.compile(r"[a-z0-9_]+")
 _SPACES = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([?!.,:;])")
 
