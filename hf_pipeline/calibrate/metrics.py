@@ -87,20 +87,28 @@ def brier(probs: np.ndarray, labels: Sequence[int] | np.ndarray) -> float:
     return float(((p - onehot) ** 2).sum(axis=1).mean())
 
 
+def _top_label(probs: np.ndarray, labels: Sequence[int] | np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(top-label confidence, 1 where the top label is right): the binary problem netcal
+    measures for a multi-class one. Passed to netcal directly, since netcal takes labels of
+    at most two distinct values for a binary problem and refuses [n, k > 2] probabilities
+    with them: a set of one or two intents (a slice, a small feedback set) would fail."""
+    p, y = _checked(probs, labels)
+    return p.max(axis=1), (p.argmax(axis=1) == y).astype(np.int64)
+
+
 def ece(probs: np.ndarray, labels: Sequence[int] | np.ndarray, *, bins: int = ECE_BINS) -> float:
     """Expected calibration error of the top label (netcal ``ECE``)."""
     from netcal.metrics import ECE
 
-    p, y = _checked(probs, labels)
-    return float(ECE(bins=bins).measure(p, y))
+    return float(ECE(bins=bins).measure(*_top_label(probs, labels)))
 
 
 def mce(probs: np.ndarray, labels: Sequence[int] | np.ndarray, *, bins: int = ECE_BINS) -> float:
     """Maximum calibration error over non-empty bins (netcal ``MCE``)."""
     from netcal.metrics import MCE
 
-    p, y = _checked(probs, labels)
-    return float(MCE(bins=bins).measure(p, y))
+    return float(MCE(bins=bins).measure(*_top_label(probs, labels)))
 
 
 def reliability_bins(probs: np.ndarray, labels: Sequence[int] | np.ndarray, *,

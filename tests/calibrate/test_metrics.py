@@ -32,6 +32,20 @@ def test_ece_and_mce_match_the_hand_worked_example() -> None:
     assert mce(PROBS, LABELS, bins=15) == pytest.approx(0.50, abs=1e-9)
 
 
+@pytest.mark.parametrize("labels", [[0, 1, 1, 1, 1], [1, 1, 1, 1, 1], [0, 0, 1, 1, 1]])
+def test_ece_and_mce_of_a_set_with_one_or_two_intents(labels: list[int]) -> None:
+    # netcal takes labels with at most two distinct values for a binary problem; a slice of
+    # the dev set with one or two intents (three-class probabilities) must still measure
+    y = np.array(labels)
+    conf, right = PROBS.max(axis=1), PROBS.argmax(axis=1) == y
+    edges = np.linspace(0, 1, 16)
+    index = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, 14)
+    gaps = [abs(right[index == b].mean() - conf[index == b].mean()) for b in set(index)]
+    weights = [(index == b).sum() for b in set(index)]
+    assert ece(PROBS, y, bins=15) == pytest.approx(np.dot(gaps, weights) / 5, abs=1e-9)
+    assert mce(PROBS, y, bins=15) == pytest.approx(max(gaps), abs=1e-9)
+
+
 def test_nll_and_brier_match_the_hand_worked_example() -> None:
     expected_nll = -(math.log(0.9) + math.log(0.05) + math.log(0.7) + math.log(0.2)
                      + math.log(0.75)) / 5
