@@ -35,9 +35,14 @@ ROWS = (("dev", "human dev set, all rows"), ("dev_original", "dev, original 354 
         ("dev_added", "dev, all added rows (issues 14, 23)"),
         ("dev_latest", "dev, rows added for issue 23"), ("dev_typo", "dev, one typo anywhere"),
         ("dev_intent_typo", "dev, typo in the intent word"),
+        ("dev_direction_typo", "dev, typo in a direction word"),
         ("dev_original_typo", "dev original, one typo anywhere"),
         ("dev_original_intent_typo", "dev original, typo in intent word"),
-        ("test", "template test split"))
+        ("test", "template test split"),
+        # the --data dataset's validation split: what may choose a change (not the dev set)
+        ("validation", "validation split"),
+        ("validation_typo", "validation, one typo anywhere"),
+        ("validation_direction_typo", "validation, typo in a direction word"))
 
 
 def score(folder: Path, sets: dict[str, tuple[list[str], np.ndarray]]) -> dict[str, Any]:

@@ -96,8 +96,8 @@ def train_variant(name: str, spec: dict[str, Any], data: Path, out: Path,
 
 
 def eval_sets(reference_data: Path, seed: int) -> dict[str, tuple[list[str], np.ndarray]]:
-    """validation (clean, typo anywhere, typo in the intent word) for choosing; test and
-    the dev set (original rows, added rows, typos) for the record."""
+    """validation (clean, typo anywhere, typo in the intent word, typo in a direction word)
+    for choosing; test and the dev set (original rows, added rows, typos) for the record."""
     from hf_pipeline.data_sources import load_eval_sets
     from hf_pipeline.devset.typos import typo_views
 
@@ -174,9 +174,10 @@ def score_variant(folder: Path, sets: dict[str, tuple[list[str], np.ndarray]], d
     return {"temperature": t, **{name: scores(logits[name], sets[name][1], t) for name in sets}}
 
 
-SELECT = ("validation", "validation_typo", "validation_intent_typo")
+SELECT = ("validation", "validation_typo", "validation_intent_typo",
+          "validation_direction_typo")
 RECORD = ("test", "dev", "dev_original", "dev_added", "dev_typo", "dev_intent_typo",
-          "dev_original_typo", "dev_original_intent_typo")
+          "dev_direction_typo", "dev_original_typo", "dev_original_intent_typo")
 
 
 def table(rows: dict[str, dict[str, Any]]) -> str:

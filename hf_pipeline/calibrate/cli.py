@@ -78,16 +78,18 @@ def _add_analyze(sub: Any) -> None:
                        "confidence, tiers, confident mistakes, reliability diagram; with "
                        "--data also single vs per-class temperature; with --typos also the "
                        "dev set with one typo per request (dev_typo: in any word; "
-                       "dev_intent_typo: in the word that carries the intent).")
+                       "dev_intent_typo: in the word that carries the intent; "
+                       "dev_direction_typo: in a word that carries the call direction).")
     add_model_options(p, trained=True, batch_size=1)
     _add_data_options(p, required=False)
     add_output_option(p, metavar="DIR", help="folder for analysis.json and diagrams "
                       "(default: MODEL.reports)")
     p.add_argument("--typos", type=int, nargs="?", const=0, metavar="SEED",
                    help="also analyse the dev set with one typo per request (seeded, "
-                   "default seed 0), twice: dev_typo puts it in any word; dev_intent_typo "
-                   "in the word that carries the intent (calls, draw, defined, index...), "
-                   "on the rows that have one")
+                   "default seed 0), three times: dev_typo puts it in any word; "
+                   "dev_intent_typo in the word that carries the intent (calls, draw, "
+                   "defined, index...), dev_direction_typo in a word that carries the call "
+                   "direction (callers, callees, uses, who, what...), on the rows that have one")
     add_json_option(p, result="the analysis")
     p.set_defaults(func=run_analyze)
 

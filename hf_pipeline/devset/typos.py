@@ -11,6 +11,11 @@ of a model is measured, not guessed. Two targets:
   prediction; kinds: swap, drop, keyboard neighbour, doubled letter, split ("call ers") and
   merge ("callgraph"). Texts without an intent word stay; ``intent_typo_rows`` gives only
   the rows that did get one, so a report measures exactly those.
+- ``target="direction"``: the typo goes into a word that carries the call direction (a word
+  of ``DIRECTION_WORDS``: "callers", "callees", "uses", "who", "what", "does"...), where a
+  typo can flip callers and callees ("callres of X"); a letter typo (swap, drop, keyboard
+  neighbour, doubled letter). ``typo_rows(..., target="direction")`` gives the rows that got
+  one: mostly FindCallers and FindCallees requests.
 """
 
 from __future__ import annotations
@@ -21,31 +26,46 @@ from typing import Literal
 
 from hf_pipeline.generate.augment import one_typo
 
-Target = Literal["any", "intent"]
+Target = Literal["any", "intent", "direction"]
 
 
 def with_one_typo(texts: Sequence[str], *, seed: int = 0, target: Target = "any") -> list[str]:
-    """Each text with one typo (in any word, or with ``target="intent"`` in a word that
-    carries the intent); the same seed gives the same texts."""
+    """Each text with one typo (in any word, or with ``target="intent"`` / ``"direction"`` in
+    a word that carries the intent / the call direction); the same seed gives the same
+    texts."""
     return [one_typo(text, random.Random(f"{seed}:{i}"), target)
             for i, text in enumerate(texts)]
 
 
-def intent_typo_rows(texts: Sequence[str], seed: int = 0) -> tuple[list[int], list[str]]:
-    """The rows that got a typo in an intent word: their indices in ``texts`` and the texts
-    with the typo (``with_one_typo(..., target="intent")`` without the unchanged rows)."""
-    typos = with_one_typo(texts, seed=seed, target="intent")
+def typo_rows(texts: Sequence[str], seed: int = 0, target: Target = "intent"
+              ) -> tuple[list[int], list[str]]:
+    """The rows that got a typo in a word of ``target`` (intent or direction words): their
+    indices in ``texts`` and the texts with the typo (``with_one_typo`` without the unchanged
+    rows)."""
+    typos = with_one_typo(texts, seed=seed, target=target)
     rows = [i for i, (t, u) in enumerate(zip(texts, typos, strict=True)) if t != u]
     return rows, [typos[i] for i in rows]
+
+
+def intent_typo_rows(texts: Sequence[str], seed: int = 0) -> tuple[list[int], list[str]]:
+    """The rows that got a typo in an intent word (``typo_rows(..., target="intent")``)."""
+    return typo_rows(texts, seed, "intent")
+
+
+# View suffix -> the words its typo goes into; "typo" (any word) keeps every row.
+TARGETED_VIEWS: dict[str, Target] = {"intent_typo": "intent", "direction_typo": "direction"}
 
 
 def typo_views(texts: Sequence[str], labels: Sequence[int], *, seed: int = 0
                ) -> dict[str, tuple[list[str], list[int], list[int]]]:
     """A labelled set as people mistype it, by suffix: ``typo`` (one typo anywhere, every
-    row) and ``intent_typo`` (one typo in the word that carries the intent; only the rows that
-    have one, absent when none does). Each view: (texts, labels, row indices into the set)."""
+    row), ``intent_typo`` (one typo in the word that carries the intent) and
+    ``direction_typo`` (one typo in a word that carries the call direction); the targeted
+    views hold only the rows that have such a word, and are absent when none does. Each view:
+    (texts, labels, row indices into the set)."""
     views = {"typo": (with_one_typo(texts, seed=seed), list(labels), list(range(len(texts))))}
-    rows, typo_texts = intent_typo_rows(texts, seed=seed)
-    if rows:
-        views["intent_typo"] = (typo_texts, [labels[i] for i in rows], rows)
+    for suffix, target in TARGETED_VIEWS.items():
+        rows, typo_texts = typo_rows(texts, seed, target)
+        if rows:
+            views[suffix] = (typo_texts, [labels[i] for i in rows], rows)
     return views

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures.tiny_eval_data import PHRASES
 from fixtures.tiny_release import set_temperature
 
 from hf_pipeline.calibrate.analyze import ANALYSIS_FILE
@@ -184,23 +185,31 @@ def test_analyze_with_typos_adds_a_typo_set(release_copy: Path, tiny_dev: Path,
     assert main(["calibrate", "analyze", "--model", str(release_copy), "--dev-set", str(tiny_dev),
                  "--typos", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert list(result["sets"]) == ["dev", "dev_typo", "dev_intent_typo"]
+    assert list(result["sets"]) == ["dev", "dev_typo", "dev_intent_typo", "dev_direction_typo"]
     assert result["sets"]["dev_typo"]["metrics"]["samples"] == 16
     # every tiny dev phrase but Ambiguous's "hmm X" has a word that carries the intent
     assert result["sets"]["dev_intent_typo"]["metrics"]["samples"] == 14
     intents = [row["intent"] for row in result["sets"]["dev_intent_typo"]["per_intent"]]
     assert intents == [i for i in INTENTS if i != "Ambiguous"]
+    # a word that carries the call direction: only the phrases "who calls X" and "what does
+    # X call" have one (two rows each)
+    direction = result["sets"]["dev_direction_typo"]
+    assert direction["metrics"]["samples"] == 4
+    assert {row["intent"] for row in direction["per_intent"]} == {
+        INTENTS[PHRASES.index("who calls {}")], INTENTS[PHRASES.index("what does {} call")]}
 
 
-def test_analyze_with_typo_seed_prints_both_typo_sets(release_copy: Path, tiny_dev: Path,
-                                                      tiny_data: Path, tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_analyze_with_typo_seed_prints_the_typo_sets(release_copy: Path, tiny_dev: Path,
+                                                     tiny_data: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = tmp_path / "analysis"
     assert main(["calibrate", "analyze", "--model", str(release_copy), "--dev-set", str(tiny_dev),
                  "--data", str(tiny_data), "--typos", "7", "-o", str(out_dir)]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^== dev_typo: n=16 ", out, re.M)
     assert re.search(r"^== dev_intent_typo: n=14 ", out, re.M)
-    assert re.search(r"^dev_intent_typo scaling ", out, re.M)  # the scaling table, aligned
-    assert {"analysis_dev_typo.png", "analysis_dev_intent_typo.png"} <= {
+    assert re.search(r"^dev_intent_typo +scaling ", out, re.M)  # the scaling table, aligned
+    assert re.search(r"^dev_direction_typo scaling ", out, re.M)  # the longest name
+    assert {"analysis_dev_typo.png", "analysis_dev_intent_typo.png",
+            "analysis_dev_direction_typo.png"} <= {
         p.name for p in out_dir.iterdir()}

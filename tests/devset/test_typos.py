@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from hf_pipeline.data_sources import load_dev_set
-from hf_pipeline.devset.typos import intent_typo_rows, with_one_typo
-from hf_pipeline.generate.augment import intent_word_spans
+from hf_pipeline.devset.typos import intent_typo_rows, typo_rows, typo_views, with_one_typo
+from hf_pipeline.generate.augment import direction_word_spans, intent_word_spans
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -76,3 +76,24 @@ def test_intent_typos_same_seed_same_texts_other_seed_other_texts() -> None:
 def test_unknown_target_is_an_error() -> None:
     with pytest.raises(ValueError, match="target"):
         with_one_typo(["who calls login"], target="identifier")  # type: ignore[arg-type]
+
+
+def test_direction_target_puts_the_typo_in_a_word_that_carries_the_direction() -> None:
+    texts = ["who calls login", "callers of flush", "what does main call", "index status",
+             "find the Config struct"]
+    rows, typo_texts = typo_rows(texts, seed=2, target="direction")
+    assert rows == [0, 1, 2]  # the last two have no direction word
+    for i, u in zip(rows, typo_texts, strict=True):
+        spans = direction_word_spans(texts[i])
+        changed = [w for w, v in zip(texts[i].split(), u.split(), strict=True) if w != v]
+        assert len(changed) == 1 and changed[0] in {m.group() for m in spans}, (texts[i], u)
+
+
+def test_typo_views_have_a_direction_view_of_the_rows_with_a_direction_word() -> None:
+    texts = ["who calls login", "index status", "callers of flush"]
+    views = typo_views(texts, [1, 6, 1], seed=0)
+    assert list(views) == ["typo", "intent_typo", "direction_typo"]
+    d_texts, d_labels, d_rows = views["direction_typo"]
+    assert d_rows == [0, 2] and d_labels == [1, 1]
+    assert all(t != texts[r] for t, r in zip(d_texts, d_rows, strict=True))
+    assert "direction_typo" not in typo_views(["index status"], [6])
