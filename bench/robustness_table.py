@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     sets = eval_sets(Path(args.data), args.typo_seed)
     sets = {name: sets[name] for name, _ in ROWS if name in sets}
     results = {str(m): score(m, sets) for m in args.models}
-    width = 32
+    width = max(len(label) for _, label in ROWS)
     heads = [Path(m).parent.name + "/" + Path(m).name for m in results]
     print(f"{'set':<{width}} {'n':>5} " + " ".join(f"{h[-24:]:>24}" for h in heads))
     for name, label in ROWS:
