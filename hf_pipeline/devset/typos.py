@@ -2,7 +2,7 @@
 
 The reference model fell from ~95% to ~80% accuracy on human requests with one typo each.
 ``with_one_typo`` gives every text exactly one typo, reproducibly by seed, so the robustness
-of a model is measured, not guessed. Two targets:
+of a model is measured, not guessed. Three targets:
 
 - ``target="any"``: a swap, drop, keyboard neighbour or doubled letter in any word of 3+
   letters (from the generator's own list). Texts without such a word stay.
