@@ -89,12 +89,12 @@ def brier(probs: np.ndarray, labels: Sequence[int] | np.ndarray) -> float:
 
 def _top_label(probs: np.ndarray, labels: Sequence[int] | np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
-    """(top-label confidence, 1 where the top label is right): the binary problem netcal
+    """(top-label confidence, whether the top label is right): the binary problem netcal
     measures for a multi-class one. Passed to netcal directly, since netcal takes labels of
     at most two distinct values for a binary problem and refuses [n, k > 2] probabilities
     with them: a set of one or two intents (a slice, a small feedback set) would fail."""
     p, y = _checked(probs, labels)
-    return p.max(axis=1), (p.argmax(axis=1) == y).astype(np.int64)
+    return p.max(axis=1), p.argmax(axis=1) == y
 
 
 def ece(probs: np.ndarray, labels: Sequence[int] | np.ndarray, *, bins: int = ECE_BINS) -> float:
@@ -114,8 +114,7 @@ def mce(probs: np.ndarray, labels: Sequence[int] | np.ndarray, *, bins: int = EC
 def reliability_bins(probs: np.ndarray, labels: Sequence[int] | np.ndarray, *,
                      bins: int = ECE_BINS) -> list[ReliabilityBin]:
     """Count, accuracy and mean confidence per equal-width confidence bin."""
-    p, y = _checked(probs, labels)
-    conf, correct = p.max(axis=1), (p.argmax(axis=1) == y)
+    conf, correct = _top_label(probs, labels)
     edges = np.linspace(0.0, 1.0, bins + 1)
     index = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, bins - 1)
     out = []
@@ -141,7 +140,7 @@ def set_metrics(probs: np.ndarray, labels: Sequence[int] | np.ndarray, *,
                 bins: int = ECE_BINS) -> SetMetrics:
     """All metrics of one set at once."""
     p, y = _checked(probs, labels)
-    conf, correct = p.max(axis=1), (p.argmax(axis=1) == y)
+    conf, correct = _top_label(p, y)
     executed = conf >= EXECUTE_THRESHOLD
     return SetMetrics(samples=len(y), accuracy=float(correct.mean()),
                       mean_confidence=float(conf.mean()), ece=ece(p, y, bins=bins),

@@ -9,13 +9,13 @@ of a model is measured, not guessed. Three targets:
 - ``target="intent"``: the typo goes into a word that carries the intent (a word of
   ``INTENT_WORDS``: "calls", "draw", "defined", "index"...), where one typo flips a
   prediction; kinds: swap, drop, keyboard neighbour, doubled letter, split ("call ers") and
-  merge ("callgraph"). Texts without an intent word stay; ``intent_typo_rows`` gives only
+  merge ("callgraph"). Texts without an intent word stay; ``typo_rows`` gives only
   the rows that did get one, so a report measures exactly those.
 - ``target="direction"``: the typo goes into a word that carries the call direction (a word
   of ``DIRECTION_WORDS``: "callers", "callees", "uses", "who", "what", "does"...), where a
   typo can flip callers and callees ("callres of X"); a letter typo (swap, drop, keyboard
-  neighbour, doubled letter). ``typo_rows(..., target="direction")`` gives the rows that got
-  one: mostly FindCallers and FindCallees requests.
+  neighbour, doubled letter). Most rows that have one are FindCallers and FindCallees
+  requests.
 """
 
 from __future__ import annotations
@@ -45,11 +45,6 @@ def typo_rows(texts: Sequence[str], seed: int = 0, target: Target = "intent"
     typos = with_one_typo(texts, seed=seed, target=target)
     rows = [i for i, (t, u) in enumerate(zip(texts, typos, strict=True)) if t != u]
     return rows, [typos[i] for i in rows]
-
-
-def intent_typo_rows(texts: Sequence[str], seed: int = 0) -> tuple[list[int], list[str]]:
-    """The rows that got a typo in an intent word (``typo_rows(..., target="intent")``)."""
-    return typo_rows(texts, seed, "intent")
 
 
 # View suffix -> the words its typo goes into; "typo" (any word) keeps every row.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hf_pipeline.data_sources import load_dev_set
-from hf_pipeline.devset.typos import intent_typo_rows, typo_rows, typo_views, with_one_typo
+from hf_pipeline.devset.typos import typo_rows, typo_views, with_one_typo
 from hf_pipeline.generate.augment import direction_word_spans, intent_word_spans
 
 
@@ -40,7 +40,7 @@ def test_same_seed_same_typos_other_seed_other_typos() -> None:
 def test_intent_target_puts_the_typo_in_an_intent_word() -> None:
     texts = list(load_dev_set()["text"])
     typos = with_one_typo(texts, seed=0, target="intent")
-    rows, typo_texts = intent_typo_rows(texts, seed=0)
+    rows, typo_texts = typo_rows(texts, seed=0, target="intent")
     assert len(typos) == len(texts)
     assert rows == [i for i, (t, u) in enumerate(zip(texts, typos, strict=True)) if t != u]
     assert typo_texts == [typos[i] for i in rows]
@@ -60,7 +60,7 @@ def test_intent_target_puts_the_typo_in_an_intent_word() -> None:
 def test_intent_rows_skip_texts_without_an_intent_word() -> None:
     texts = ["good morning", "???", "kind:function AND lang:rust", "who calls login"]
     assert with_one_typo(texts, seed=1, target="intent")[:3] == texts[:3]
-    rows, typo_texts = intent_typo_rows(texts, seed=1)
+    rows, typo_texts = typo_rows(texts, seed=1, target="intent")
     assert rows == [3] and typo_texts[0] != "who calls login"
     assert typo_texts[0].endswith("login")  # the identifier is not touched
 
@@ -70,7 +70,7 @@ def test_intent_typos_same_seed_same_texts_other_seed_other_texts() -> None:
     a = with_one_typo(texts, seed=3, target="intent")
     assert a == with_one_typo(texts, seed=3, target="intent")
     assert a != with_one_typo(texts, seed=4, target="intent")
-    assert intent_typo_rows(texts, 3) == intent_typo_rows(texts, 3)
+    assert typo_rows(texts, 3, "intent") == typo_rows(texts, 3, "intent")
 
 
 def test_unknown_target_is_an_error() -> None:
