@@ -47,7 +47,7 @@ def letter_typos(word: str) -> set[str]:
     return out - {word} - DIRECTION_WORDS
 
 
-def requests() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+def requests() -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """(texts, the noun each typo came from, labels, whether the typo reads both ways)."""
     from hf_pipeline.intents import LABEL2ID
 
@@ -60,7 +60,7 @@ def requests() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
                 nouns.append(noun)
                 labels.append(LABEL2ID[intent])
                 two_way.append(typo in both)
-    return texts, nouns, np.array(labels), np.array(two_way)
+    return texts, np.array(nouns), np.array(labels), np.array(two_way)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         right = probs.argmax(axis=1) == labels
         executed = probs.max(axis=1) >= EXECUTE_THRESHOLD
         by_noun = ", ".join(
-            f"{noun} {right[one_way & (np.array(nouns) == noun)].mean():.1%}" for noun in NOUNS)
+            f"{noun} {right[one_way & (nouns == noun)].mean():.1%}" for noun in NOUNS)
         print(f"{folder}: one-word typos {right[one_way].mean():.1%} keep the direction "
               f"({by_noun}); wrong at >= {EXECUTE_THRESHOLD}: "
               f"{int((~right & executed & one_way).sum())}; two-way typos executed: "
